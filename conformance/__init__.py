@@ -1,0 +1,1 @@
+"""The conformance suite integrators run against their SI's exports and endpoints (Step 7)."""

@@ -1,0 +1,111 @@
+"""The FastAPI application: settings, storage (migrated at start), routes, middleware and error rendering."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway import __version__
+from gateway.api import fhir, ops
+from gateway.api.limits import BodyLimitMiddleware
+from gateway.api.wire import FhirJSONResponse
+from gateway.errors import GatewayError, InvalidRequest, Issue, MethodNotAllowed, NotFound, operation_outcome
+from gateway.fhir.service import FhirService
+from gateway.fhir.transaction import BundleProcessor
+from gateway.settings import Settings, get_settings
+from gateway.storage import migrate
+from gateway.storage.db import make_engine
+from gateway.telemetry import Metrics, TelemetryMiddleware, configure_logging
+from security.principal import Principal, development_principal
+
+log = logging.getLogger("cpts.app")
+
+
+class ProductionRefused(RuntimeError):
+    """CPTS_ENV=production needs authentication, which arrives with Step 3."""
+
+
+def _error_response(error: GatewayError) -> Response:
+    return FhirJSONResponse(error.to_operation_outcome(), error.status, error.headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GatewayError)
+    async def gateway_error(_request: Request, exc: GatewayError) -> Response:
+        return _error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_error(_request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error_response(InvalidRequest(f"invalid request: {first.get('msg', 'bad input')}", expression=where))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return _error_response(NotFound(f"no such endpoint: {_request.url.path}", expression=_request.url.path))
+        if exc.status_code == 405:
+            return _error_response(MethodNotAllowed(f"{_request.method} is not allowed on {_request.url.path}"))
+        issue = Issue("error", "processing", str(exc.detail))
+        return FhirJSONResponse(operation_outcome([issue]), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error")
+        issue = Issue("fatal", "exception", "internal error; the request id in X-Request-ID identifies it in the logs")
+        return Response(orjson.dumps(operation_outcome([issue])), 500, media_type=FhirJSONResponse.media_type)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    principal_resolver: Callable[[Request], Principal] | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    """Build the application. Refuses ``CPTS_ENV=production`` until authentication (Step 3) is in place."""
+    settings = settings or get_settings()
+    if settings.env == "production":
+        raise ProductionRefused(
+            "CPTS_ENV=production is refused: this build has no authentication yet, so every endpoint would be open"
+        )
+    if configure_logs:
+        configure_logging(settings.log_level, settings.log_json)
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        migrate.upgrade(engine)
+        log.info("ready", extra={"route": settings.database_url.split("://")[0]})
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="cpts-gateway",
+        version=__version__,
+        lifespan=lifespan,
+        default_response_class=FhirJSONResponse,
+    )
+    service = FhirService(settings, engine)
+    metrics = Metrics()
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.service = service
+    app.state.bundles = BundleProcessor(service)
+    app.state.metrics = metrics
+    app.state.principal_resolver = principal_resolver or (lambda _request: development_principal())
+    app.include_router(ops.router)
+    app.include_router(fhir.router)
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TelemetryMiddleware, metrics=metrics)
+    return app
+
+
+__all__ = ["ProductionRefused", "create_app"]

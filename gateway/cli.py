@@ -1,0 +1,139 @@
+"""The ``cpts-gateway`` command line (also ``python -m gateway``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+
+from gateway.errors import ValidationFailed
+from gateway.settings import Settings, get_settings
+from gateway.storage import migrate
+from gateway.storage.db import make_engine, read_transaction, write_transaction
+from gateway.storage.store import ResourceStore, WriteItem
+
+EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 4
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-23") from exc
+
+
+def _store(settings: Settings) -> ResourceStore:
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    return ResourceStore(engine, settings.tz)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from gateway.app import ProductionRefused, create_app
+
+    try:
+        app = create_app(settings)
+    except ProductionRefused as exc:
+        print(f"cpts-gateway: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_config=None)
+    return EXIT_OK
+
+
+def _demo_items(args: argparse.Namespace, settings: Settings, counts: Counter[str]) -> Iterator[WriteItem]:
+    from gateway.demo import DemoOptions, generate_territory
+    from gateway.fhir.validation import validate_resource
+
+    start = args.start or datetime.now(settings.tz).date()
+    options = DemoOptions(centres=args.centres, days=args.days, seed=args.seed, start=start, timezone=settings.timezone)
+    for tenant, resource in generate_territory(options):
+        if not args.no_validate:
+            validate_resource(resource)
+        counts[resource["resourceType"]] += 1
+        yield WriteItem(resource["resourceType"], resource["id"], resource, tenant=tenant, method="PUT")
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    if args.if_empty:
+        with read_transaction(store.engine) as conn:
+            existing = store.count(conn)
+        if existing:
+            print(f"demo: the database already holds {existing} resources; nothing seeded")
+            return EXIT_OK
+    counts: Counter[str] = Counter()
+    started = time.perf_counter()
+    try:
+        outcomes = store.bulk_upsert(_demo_items(args, settings, counts))
+    except ValidationFailed as exc:
+        print(f"demo: a generated resource is invalid: {exc.diagnostics}", file=sys.stderr)
+        return EXIT_FAILED
+    elapsed = time.perf_counter() - started
+    total = sum(counts.values())
+    print(f"demo territory: {args.centres} centres, {total} resources in {elapsed:.1f} s ({settings.database_url})")
+    for resource_type, number in sorted(counts.items()):
+        print(f"  {resource_type:<18} {number:>8}")
+    print("  " + ", ".join(f"{name}: {number}" for name, number in sorted(outcomes.items())))
+    return EXIT_OK
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    started = time.perf_counter()
+    with write_transaction(store.engine) as conn:
+        total = store.reindex(conn, args.type or None)
+    print(f"reindexed {total} resources in {time.perf_counter() - started:.1f} s")
+    return EXIT_OK
+
+
+def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    print(f"database at revision {migrate.current_revision(engine)}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cpts-gateway", description="CPTS interoperability gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the FHIR API")
+    serve.add_argument("--host", default=None, help="address to listen on (default CPTS_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default CPTS_PORT, 8080)")
+    serve.set_defaults(handler=cmd_serve)
+
+    demo = commands.add_parser("demo", help="seed a synthetic, realistic CPTS territory")
+    demo.add_argument("--centres", type=int, default=12, help="number of health centres (default 12)")
+    demo.add_argument("--days", type=int, default=28, help="days of agenda before and after the start date")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (same seed and start: same territory)")
+    demo.add_argument("--start", type=_parse_date, default=None, help="start date (default: today)")
+    demo.add_argument("--if-empty", action="store_true", help="seed only when the database holds no resource")
+    demo.add_argument("--no-validate", action="store_true", help="skip FHIR validation of the generated resources")
+    demo.set_defaults(handler=cmd_demo)
+
+    reindex = commands.add_parser("reindex", help="rebuild the search indexes from the stored resources")
+    reindex.add_argument("--type", action="append", help="only this resource type (repeatable)")
+    reindex.set_defaults(handler=cmd_reindex)
+
+    migrate_cmd = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate_cmd.set_defaults(handler=cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    from gateway.telemetry import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+    handler = args.handler
+    result: int = handler(args, settings)
+    return result
+
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,111 @@
+"""The CapabilityStatement, generated from the routes the application actually serves and the search registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from gateway import __version__
+from gateway.fhir.dates import format_instant, utc_now
+from gateway.fhir.resources import SUPPORTED_TYPES
+from gateway.fhir.searchparams import SPECIAL, registry
+
+TYPE_INTERACTIONS = {
+    ("GET", "/fhir/{resource_type}/{resource_id}"): "read",
+    ("GET", "/fhir/{resource_type}/{resource_id}/_history/{version_id}"): "vread",
+    ("PUT", "/fhir/{resource_type}/{resource_id}"): "update",
+    ("DELETE", "/fhir/{resource_type}/{resource_id}"): "delete",
+    ("GET", "/fhir/{resource_type}/{resource_id}/_history"): "history-instance",
+    ("GET", "/fhir/{resource_type}/_history"): "history-type",
+    ("POST", "/fhir/{resource_type}"): "create",
+    ("GET", "/fhir/{resource_type}"): "search-type",
+}
+SYSTEM_INTERACTIONS = {("POST", "/fhir"): ("transaction", "batch"), ("GET", "/fhir/_history"): ("history-system",)}
+DOC = "http://hl7.org/fhir/SearchParameter"
+
+
+def served_routes(app: FastAPI) -> set[tuple[str, str]]:
+    return {(method, route.path) for route in app.routes if isinstance(route, APIRoute) for method in route.methods}
+
+
+def _search_params(resource_type: str) -> list[dict[str, Any]]:
+    params = [
+        {"name": name, "type": kind, "definition": f"{DOC}/Resource-{name.lstrip('_')}"}
+        for name, kind in SPECIAL.items()
+    ]
+    for spec in registry()[resource_type].values():
+        params.append({"name": spec.name, "type": spec.type, "documentation": f"paths: {', '.join(spec.paths)}"})
+    return params
+
+
+def _resource(resource_type: str, interactions: list[str], operations: list[dict[str, str]]) -> dict[str, Any]:
+    params = registry()[resource_type]
+    references = [p for p in params.values() if p.type == "reference"]
+    entry: dict[str, Any] = {
+        "type": resource_type,
+        "interaction": [{"code": code} for code in interactions],
+        "versioning": "versioned-update",
+        "readHistory": True,
+        "updateCreate": True,
+        "conditionalCreate": True,
+        "conditionalUpdate": True,
+        "conditionalDelete": "single",
+        "searchInclude": [f"{resource_type}:{p.name}" for p in references],
+        "searchRevInclude": sorted(
+            f"{source}:{p.name}"
+            for source, source_params in registry().items()
+            for p in source_params.values()
+            if p.type == "reference" and resource_type in p.targets
+        ),
+        "searchParam": _search_params(resource_type),
+    }
+    if operations:
+        entry["operation"] = operations
+    return entry
+
+
+def capability_statement(app: FastAPI, base: str) -> dict[str, Any]:
+    routes = served_routes(app)
+    interactions = [code for key, code in TYPE_INTERACTIONS.items() if key in routes]
+    operations: dict[str, list[dict[str, str]]] = {}
+    for _method, path in sorted(routes):
+        if "/$" in path and path.startswith("/fhir/"):
+            resource_type, _, name = path.removeprefix("/fhir/").partition("/")
+            op = name.rsplit("$", 1)[-1]
+            operations.setdefault(resource_type, []).append(
+                {"name": op, "definition": f"{base}/OperationDefinition/{op}"}
+            )
+    system = [{"code": code} for key, codes in SYSTEM_INTERACTIONS.items() if key in routes for code in codes]
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": format_instant(utc_now()),
+        "publisher": "cpts-gateway",
+        "kind": "instance",
+        "software": {"name": "cpts-gateway", "version": __version__},
+        "implementation": {"description": "CPTS interoperability gateway", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": [],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": [_resource(t, interactions, operations.get(t, [])) for t in SUPPORTED_TYPES],
+                "interaction": system,
+                "searchParam": [
+                    {"name": "_count", "type": "number"},
+                    {"name": "_sort", "type": "string"},
+                    {"name": "_include", "type": "string"},
+                    {"name": "_revinclude", "type": "string"},
+                    {"name": "_summary", "type": "token"},
+                    {"name": "_total", "type": "token"},
+                    {"name": "_elements", "type": "string"},
+                ],
+            }
+        ],
+    }
+
+
+__all__ = ["capability_statement", "served_routes"]

@@ -1,0 +1,290 @@
+"""The FHIR interactions (R4 §3.1.0 RESTful API): read, vread, history, search, create, update, delete.
+
+Routes stay thin and call this service; every write goes through :meth:`FhirService.write`, the one chain of
+validate → authorise → store (audit joins it with Step 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+from gateway.errors import Gone, InvalidRequest, Issue, NotFound, operation_outcome
+from gateway.fhir.dates import DateFormatError, parse_range
+from gateway.fhir.ids import deterministic_id, is_valid_id, new_id
+from gateway.fhir.query import decode_cursor, encode_cursor, parse_search
+from gateway.fhir.representation import history_bundle, link_url, searchset
+from gateway.fhir.resources import SUPPORTED
+from gateway.fhir.search import SearchEngine
+from gateway.fhir.validation import validate_resource
+from gateway.settings import Settings
+from gateway.storage.db import read_transaction, write_transaction
+from gateway.storage.store import ResourceStore, StoredResource, WriteItem, WriteOutcome
+from security.principal import Principal
+
+ReturnPreference = Literal["minimal", "representation", "OperationOutcome"]
+
+
+@dataclass
+class FhirResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def parse_etag(value: str | None) -> int | None:
+    """``W/"3"``, ``"3"`` or ``3`` -> 3; None when absent."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise InvalidRequest(f'If-Match {value!r} is not a version ETag such as W/"3"', expression="If-Match")
+    return int(text)
+
+
+def resource_headers(stored: StoredResource, base: str) -> dict[str, str]:
+    return {
+        "ETag": stored.etag,
+        "Last-Modified": stored.last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        "Location": f"{base}/{stored.resource_type}/{stored.id}/_history/{stored.version_id}",
+    }
+
+
+def business_id(resource_type: str, tenant: str | None, resource: dict[str, Any]) -> str:
+    """Deterministic id from the first business identifier (so a retried create changes nothing), else random."""
+    for identifier in resource.get("identifier", []) if isinstance(resource.get("identifier"), list) else []:
+        if isinstance(identifier, dict) and identifier.get("system") and identifier.get("value"):
+            return deterministic_id(resource_type, tenant, identifier["system"], identifier["value"])
+    return new_id()
+
+
+def check_type(resource_type: str) -> None:
+    if resource_type not in SUPPORTED:
+        raise NotFound(f"resource type '{resource_type}' is not supported here", expression=resource_type)
+
+
+class FhirService:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = ResourceStore(engine, settings.tz)
+        self.search_engine = SearchEngine(self.store, settings.tz)
+
+    # -- reads -------------------------------------------------------------------------------------------------------
+    def _visible(self, principal: Principal, stored: StoredResource | None, label: str) -> StoredResource:
+        if stored is None or not principal.visibility.allows(stored.tenant):
+            raise NotFound(f"{label} is not known", expression=label.split("/")[0])
+        return stored
+
+    def read(self, principal: Principal, resource_type: str, resource_id: str, base: str) -> FhirResponse:
+        check_type(resource_type)
+        with read_transaction(self.engine) as conn:
+            stored = self.store.read(conn, resource_type, resource_id)
+        stored = self._visible(principal, stored, f"{resource_type}/{resource_id}")
+        if stored.deleted:
+            gone = Gone(f"{resource_type}/{resource_id} was deleted", expression=resource_type)
+            gone.headers = {"ETag": stored.etag}
+            raise gone
+        return FhirResponse(200, stored, resource_headers(stored, base))
+
+    def vread(self, principal: Principal, resource_type: str, resource_id: str, vid: str, base: str) -> FhirResponse:
+        check_type(resource_type)
+        if not vid.isdigit():
+            raise NotFound(f"version '{vid}' of {resource_type}/{resource_id} is not known", expression=resource_type)
+        with read_transaction(self.engine) as conn:
+            stored = self.store.vread(conn, resource_type, resource_id, int(vid))
+        label = f"{resource_type}/{resource_id}/_history/{vid}"
+        stored = self._visible(principal, stored, label)
+        if stored.deleted:
+            raise Gone(f"{label} records a deletion", expression=resource_type)
+        return FhirResponse(200, stored, resource_headers(stored, base))
+
+    def history(
+        self,
+        principal: Principal,
+        resource_type: str | None,
+        resource_id: str | None,
+        pairs: Sequence[tuple[str, str]],
+        base: str,
+    ) -> FhirResponse:
+        if resource_type:
+            check_type(resource_type)
+        params = dict(pairs)
+        raw_count = params.get("_count", str(self.settings.default_page_size))
+        if not raw_count.isdigit() or int(raw_count) < 1:
+            raise InvalidRequest(f"_count must be a positive integer, not {raw_count!r}", expression="parameter:_count")
+        count = min(int(raw_count), self.settings.max_page_size)
+        since = self._instant_param(params, "_since")
+        at = self._instant_param(params, "_at")
+        after = None
+        if "_cursor" in params:
+            cursor = decode_cursor(params["_cursor"])
+            try:
+                after = (datetime.fromisoformat(cursor["u"]), cursor["t"], cursor["id"], int(cursor["v"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InvalidRequest("_cursor is not a history position", expression="parameter:_cursor") from exc
+        tenants = principal.visibility.tenants
+        with read_transaction(self.engine) as conn:
+            if resource_type and resource_id:
+                current = self.store.read(conn, resource_type, resource_id)
+                self._visible(principal, current, f"{resource_type}/{resource_id}")
+            versions = self.store.history(
+                conn,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                since=since,
+                at=at,
+                after=after,
+                limit=count + 1,
+                tenants=None if tenants is None else [*tenants, None],
+            )
+            total = None
+            if resource_id and after is None and since is None and at is None:
+                total = self.store.count_history(conn, resource_type=resource_type, resource_id=resource_id)
+        page, more = versions[:count], len(versions) > count
+        kept = [(k, v) for k, v in pairs if k != "_cursor"]
+        suffix = "/" + resource_id + "/_history" if resource_id else "/_history"
+        next_link = None
+        if more and page:
+            last = page[-1]
+            position = {
+                "u": last.last_updated.isoformat(),
+                "t": last.resource_type,
+                "id": last.id,
+                "v": last.version_id,
+            }
+            next_link = link_url(base, resource_type, [*kept, ("_cursor", encode_cursor(position))], suffix)
+        self_link = link_url(base, resource_type, list(pairs), suffix)
+        body = history_bundle(base=base, self_link=self_link, next_link=next_link, versions=page, total=total)
+        return FhirResponse(200, body)
+
+    def _instant_param(self, params: dict[str, str], name: str) -> datetime | None:
+        if name not in params:
+            return None
+        try:
+            return parse_range(params[name], self.settings.tz)[0]
+        except DateFormatError as exc:
+            raise InvalidRequest(f"{name}: {exc}", expression=f"parameter:{name}") from exc
+
+    def search(
+        self,
+        principal: Principal,
+        resource_type: str,
+        pairs: Sequence[tuple[str, str]],
+        base: str,
+        *,
+        strict: bool,
+    ) -> FhirResponse:
+        check_type(resource_type)
+        request = parse_search(
+            resource_type,
+            pairs,
+            strict=strict,
+            default_count=self.settings.default_page_size,
+            max_count=self.settings.max_page_size,
+        )
+        with read_transaction(self.engine) as conn:
+            result = self.search_engine.search(conn, request, principal.visibility)
+        self_link = link_url(base, resource_type, request.echo)
+        next_link = None
+        if result.next_cursor is not None:
+            next_link = link_url(base, resource_type, [*request.echo, ("_cursor", encode_cursor(result.next_cursor))])
+        warnings = [Issue("warning", "not-supported", w, (), "API-SEARCH-IGNORED") for w in request.warnings]
+        body = searchset(
+            base=base,
+            self_link=self_link,
+            next_link=next_link,
+            matches=result.matches,
+            included=result.included,
+            total=result.total,
+            summary=request.summary,
+            elements=request.elements,
+            warnings=warnings,
+        )
+        return FhirResponse(200, body)
+
+    # -- writes ------------------------------------------------------------------------------------------------------
+    def prepare(self, principal: Principal, resource_type: str, body: Any, resource_id: str | None) -> dict[str, Any]:
+        """Validate a resource body for a write and check the principal may write it."""
+        check_type(resource_type)
+        resource = validate_resource(body, expected_type=resource_type)
+        if resource_id is not None:
+            if "id" not in resource:
+                raise InvalidRequest(
+                    f"the body has no id; an update of {resource_type}/{resource_id} needs it", expression=resource_type
+                )
+            if resource["id"] != resource_id:
+                raise InvalidRequest(
+                    f"the body's id '{resource['id']}' differs from the URL's '{resource_id}'",
+                    expression=f"{resource_type}.id",
+                )
+        principal.require_write(resource_type)
+        return resource
+
+    def write(self, principal: Principal, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        """Store prepared writes in one transaction (all or nothing)."""
+        for item in items:
+            if item.tenant is None:
+                item.tenant = principal.tenant
+        with write_transaction(self.engine) as conn:
+            outcomes = self.store.write(conn, items)
+            for outcome in outcomes:
+                if outcome.stored is not None and not principal.visibility.allows(outcome.stored.tenant):
+                    raise NotFound(f"{outcome.stored.reference} is not known", expression=outcome.stored.resource_type)
+            return outcomes
+
+    def create(
+        self, principal: Principal, resource_type: str, body: Any, base: str, prefer: ReturnPreference
+    ) -> FhirResponse:
+        resource = self.prepare(principal, resource_type, body, None)
+        resource_id = business_id(resource_type, principal.tenant, resource)
+        resource = {**resource, "id": resource_id}
+        outcome = self.write(principal, [WriteItem(resource_type, resource_id, resource, method="POST")])[0]
+        return self._write_response(outcome, base, prefer, created_status=201)
+
+    def update(
+        self,
+        principal: Principal,
+        resource_type: str,
+        resource_id: str,
+        body: Any,
+        if_match: str | None,
+        base: str,
+        prefer: ReturnPreference,
+    ) -> FhirResponse:
+        check_type(resource_type)
+        if not is_valid_id(resource_id):
+            raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id", expression=f"{resource_type}.id")
+        resource = self.prepare(principal, resource_type, body, resource_id)
+        item = WriteItem(resource_type, resource_id, resource, if_match=parse_etag(if_match), method="PUT")
+        outcome = self.write(principal, [item])[0]
+        return self._write_response(outcome, base, prefer, created_status=201)
+
+    def delete(self, principal: Principal, resource_type: str, resource_id: str, if_match: str | None) -> FhirResponse:
+        check_type(resource_type)
+        principal.require_write(resource_type)
+        item = WriteItem(resource_type, resource_id, None, if_match=parse_etag(if_match), method="DELETE")
+        outcome = self.write(principal, [item])[0]
+        headers = {"ETag": outcome.stored.etag} if outcome.outcome == "deleted" and outcome.stored else {}
+        return FhirResponse(204, None, headers)
+
+    def _write_response(
+        self, outcome: WriteOutcome, base: str, prefer: ReturnPreference, *, created_status: int
+    ) -> FhirResponse:
+        stored = outcome.stored
+        assert stored is not None
+        status = created_status if outcome.outcome == "created" else 200
+        headers = resource_headers(stored, base)
+        if prefer == "minimal":
+            return FhirResponse(status, None, headers)
+        if prefer == "OperationOutcome":
+            text = f"{stored.reference} {outcome.outcome} (version {stored.version_id})"
+            return FhirResponse(status, operation_outcome([Issue("information", "informational", text)]), headers)
+        return FhirResponse(status, stored, headers)
+
+
+__all__ = ["FhirResponse", "FhirService", "business_id", "parse_etag", "resource_headers"]

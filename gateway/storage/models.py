@@ -1,0 +1,149 @@
+"""Table models. Stored FHIR JSON is the truth; the ``search_*`` tables are derived from it and can be rebuilt."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text
+from sqlmodel import Field, SQLModel
+
+TYPE_LEN = 64
+ID_LEN = 64
+PARAM_LEN = 64
+
+
+def _surrogate_key() -> Column[int]:
+    return Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+
+
+class ResourceRow(SQLModel, table=True):
+    """The current version of each resource (deleted ones keep a row with ``deleted`` set)."""
+
+    __tablename__ = "resource"
+    __table_args__ = (
+        Index("ix_resource_type_updated", "res_type", "last_updated", "res_id"),
+        Index("ix_resource_tenant", "tenant", "res_type"),
+    )
+
+    res_type: str = Field(primary_key=True, max_length=TYPE_LEN)
+    res_id: str = Field(primary_key=True, max_length=ID_LEN)
+    tenant: str | None = Field(default=None, max_length=64)
+    version_id: int
+    last_updated: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
+    deleted: bool = False
+    content_hash: str = Field(max_length=64)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ResourceVersionRow(SQLModel, table=True):
+    """Every version of every resource, current one included (the history)."""
+
+    __tablename__ = "resource_version"
+    __table_args__ = (
+        Index("ix_version_updated", "last_updated"),
+        Index("ix_version_type_updated", "res_type", "last_updated"),
+    )
+
+    res_type: str = Field(primary_key=True, max_length=TYPE_LEN)
+    res_id: str = Field(primary_key=True, max_length=ID_LEN)
+    version_id: int = Field(primary_key=True)
+    tenant: str | None = Field(default=None, max_length=64)
+    last_updated: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
+    method: str = Field(max_length=8)  # POST, PUT, DELETE
+    deleted: bool = False
+    content: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class TokenIndexRow(SQLModel, table=True):
+    __tablename__ = "search_token"
+    __table_args__ = (
+        Index("ix_token_lookup", "res_type", "param", "code", "system"),
+        Index("ix_token_owner", "res_type", "res_id"),
+    )
+
+    pk: int | None = Field(default=None, sa_column=_surrogate_key())
+    res_type: str = Field(max_length=TYPE_LEN)
+    res_id: str = Field(max_length=ID_LEN)
+    param: str = Field(max_length=PARAM_LEN)
+    system: str | None = Field(default=None, max_length=255)
+    code: str | None = Field(default=None, max_length=255)
+
+
+class DateIndexRow(SQLModel, table=True):
+    __tablename__ = "search_date"
+    __table_args__ = (
+        Index("ix_date_low", "res_type", "param", "low", "res_id"),
+        Index("ix_date_high", "res_type", "param", "high"),
+        Index("ix_date_owner", "res_type", "res_id"),
+    )
+
+    pk: int | None = Field(default=None, sa_column=_surrogate_key())
+    res_type: str = Field(max_length=TYPE_LEN)
+    res_id: str = Field(max_length=ID_LEN)
+    param: str = Field(max_length=PARAM_LEN)
+    low: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
+    high: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
+
+
+class ReferenceIndexRow(SQLModel, table=True):
+    __tablename__ = "search_reference"
+    __table_args__ = (
+        Index("ix_reference_target", "res_type", "param", "target_type", "target_id"),
+        Index("ix_reference_reverse", "target_type", "target_id", "res_type", "param"),
+        Index("ix_reference_owner", "res_type", "res_id", "param"),
+    )
+
+    pk: int | None = Field(default=None, sa_column=_surrogate_key())
+    res_type: str = Field(max_length=TYPE_LEN)
+    res_id: str = Field(max_length=ID_LEN)
+    param: str = Field(max_length=PARAM_LEN)
+    target_type: str | None = Field(default=None, max_length=TYPE_LEN)
+    target_id: str | None = Field(default=None, max_length=ID_LEN)
+    url: str | None = Field(default=None, max_length=512)  # canonical or absolute references
+
+
+class StringIndexRow(SQLModel, table=True):
+    __tablename__ = "search_string"
+    __table_args__ = (
+        Index("ix_string_lookup", "res_type", "param", "value"),
+        Index("ix_string_owner", "res_type", "res_id"),
+    )
+
+    pk: int | None = Field(default=None, sa_column=_surrogate_key())
+    res_type: str = Field(max_length=TYPE_LEN)
+    res_id: str = Field(max_length=ID_LEN)
+    param: str = Field(max_length=PARAM_LEN)
+    value: str = Field(max_length=512)  # normalised: lower case, accents removed
+    exact: str = Field(max_length=512)  # as written, for :exact
+
+
+class NumberIndexRow(SQLModel, table=True):
+    """Number and quantity parameters (value plus optional unit system and code)."""
+
+    __tablename__ = "search_number"
+    __table_args__ = (
+        Index("ix_number_lookup", "res_type", "param", "value"),
+        Index("ix_number_owner", "res_type", "res_id"),
+    )
+
+    pk: int | None = Field(default=None, sa_column=_surrogate_key())
+    res_type: str = Field(max_length=TYPE_LEN)
+    res_id: str = Field(max_length=ID_LEN)
+    param: str = Field(max_length=PARAM_LEN)
+    value: float
+    system: str | None = Field(default=None, max_length=255)
+    code: str | None = Field(default=None, max_length=255)
+
+
+INDEX_TABLES = (TokenIndexRow, DateIndexRow, ReferenceIndexRow, StringIndexRow, NumberIndexRow)
+
+__all__ = [
+    "INDEX_TABLES",
+    "DateIndexRow",
+    "NumberIndexRow",
+    "ReferenceIndexRow",
+    "ResourceRow",
+    "ResourceVersionRow",
+    "StringIndexRow",
+    "TokenIndexRow",
+]

@@ -1,0 +1,280 @@
+"""Translate parsed search filters into SQL over the resource table and the search index tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy.sql.expression import Exists
+
+from gateway.errors import InvalidRequest
+from gateway.fhir.dates import DateFormatError, parse_range
+from gateway.fhir.query import DATE_PREFIXES, Filter
+from gateway.fhir.searchparams import SearchParam, param
+from gateway.storage.indexer import normalise, parse_reference
+from gateway.storage.store import INDEX, RESOURCE
+
+INSTANT_WIDTH = timedelta(seconds=1)
+FAR_PAST = datetime(1, 1, 1)
+FAR_FUTURE = datetime(9999, 12, 31)
+
+
+def _bad(f: Filter, message: str) -> InvalidRequest:
+    return InvalidRequest(f"{f.name}: {message}", expression=f"parameter:{f.name}", code="API-SEARCH-VALUE")
+
+
+def _split_prefix(raw: str) -> tuple[str, str]:
+    if len(raw) > 2 and raw[:2] in DATE_PREFIXES and not raw[:2].isdigit():
+        return raw[:2], raw[2:]
+    return "eq", raw
+
+
+def date_condition(low: Any, high: Any, raw: str, zone: tzinfo, *, instant: bool, f: Filter) -> ColumnElement[bool]:
+    """Compare a stored range ``[low, high]`` with a prefixed FHIR date value (R4 §3.1.1.4.2 range semantics)."""
+    prefix, value = _split_prefix(raw)
+    try:
+        q_low, q_high = parse_range(value, zone)
+    except DateFormatError as exc:
+        raise _bad(f, str(exc)) from exc
+    eq = and_(low >= q_low, high <= q_high)
+    conditions: dict[str, ColumnElement[bool]] = {
+        "eq": eq,
+        "ne": not_(eq),
+        "gt": high > q_high,
+        "ge": high >= q_low,
+        "lt": low < q_low,
+        "le": low <= q_high,
+        "sa": low > q_high,
+        "eb": high < q_low,
+        "ap": and_(low <= q_high, high >= q_low),
+    }
+    condition = conditions[prefix]
+    if instant and prefix in ("ge", "gt", "ap"):
+        # An instant spans at most a second, so its low bound is near its high bound: lets the index range-scan.
+        condition = and_(condition, low >= (q_low if prefix != "gt" else q_high) - INSTANT_WIDTH)
+    return condition
+
+
+def _token_condition(table: Any, raw: str) -> ColumnElement[bool]:
+    if "|" not in raw:
+        return table.c.code == raw  # type: ignore[no-any-return]
+    system, code = raw.split("|", 1)
+    if not system:
+        return and_(table.c.system.is_(None), table.c.code == code)
+    if not code:
+        return table.c.system == system  # type: ignore[no-any-return]
+    return and_(table.c.system == system, table.c.code == code)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _string_condition(table: Any, raw: str, modifier: str | None) -> ColumnElement[bool]:
+    if modifier == "exact":
+        return table.c.exact == raw  # type: ignore[no-any-return]
+    needle = _escape_like(normalise(raw))
+    pattern = f"%{needle}%" if modifier == "contains" else f"{needle}%"
+    return table.c.value.like(pattern, escape="\\")  # type: ignore[no-any-return]
+
+
+def _reference_condition(table: Any, spec: SearchParam, raw: str, modifier: str | None, f: Filter) -> Any:
+    if spec.type == "uri" or ("|" in raw and "://" in raw):
+        return table.c.url == raw.split("|", 1)[0]
+    if modifier and modifier not in spec.targets:
+        raise _bad(f, f"{spec.resource_type}.{spec.name} cannot refer to {modifier}")
+    target_type, target_id = parse_reference(raw)
+    if target_type is None:
+        if "/" in raw or ":" in raw:
+            return table.c.url == raw
+        return and_(table.c.target_id == raw, table.c.target_type == modifier) if modifier else table.c.target_id == raw
+    return and_(table.c.target_type == target_type, table.c.target_id == target_id)
+
+
+def _number_condition(table: Any, raw: str, f: Filter) -> ColumnElement[bool]:
+    prefix, value = _split_prefix(raw)
+    number_text, _, unit = value.partition("|")
+    try:
+        number = float(number_text)
+    except ValueError as exc:
+        raise _bad(f, f"{number_text!r} is not a number") from exc
+    column = table.c.value
+    conditions = {
+        "eq": column == number,
+        "ne": column != number,
+        "gt": column > number,
+        "lt": column < number,
+        "ge": column >= number,
+        "le": column <= number,
+        "sa": column > number,
+        "eb": column < number,
+        "ap": and_(column >= number * 0.9, column <= number * 1.1),
+    }
+    condition = conditions[prefix]
+    if unit:
+        system, _, code = unit.rpartition("|")
+        condition = and_(condition, table.c.code == code)
+        if system:
+            condition = and_(condition, table.c.system == system)
+    return condition
+
+
+def value_condition(table: Any, spec: SearchParam, raw: str, modifier: str | None, zone: tzinfo, f: Filter) -> Any:
+    """One OR-ed value of a filter, as a condition on an index table row."""
+    kind = spec.index_kind
+    if kind == "token":
+        return _token_condition(table, raw)
+    if kind == "date":
+        return date_condition(table.c.low, table.c.high, raw, zone, instant=spec.instant, f=f)
+    if kind == "string":
+        return _string_condition(table, raw, modifier)
+    if kind == "reference":
+        return _reference_condition(table, spec, raw, modifier, f)
+    return _number_condition(table, raw, f)
+
+
+def _check_modifier(spec: SearchParam, modifier: str | None, f: Filter) -> None:
+    if modifier is None:
+        return
+    if spec.index_kind == "string" and modifier in ("exact", "contains"):
+        return
+    if spec.type == "reference" and modifier in spec.targets:
+        return
+    raise _bad(f, f"modifier ':{modifier}' is not supported for this {spec.type} parameter")
+
+
+def _row_condition(spec: SearchParam, f: Filter, zone: tzinfo, values: Sequence[str]) -> tuple[Any, Any]:
+    table = INDEX[spec.index_kind]
+    modifier = None if f.modifier in ("not", "missing") else f.modifier
+    _check_modifier(spec, modifier, f)
+    ors = [value_condition(table, spec, v, modifier, zone, f) for v in values if v != ""]
+    if not ors:
+        raise _bad(f, "a value is needed")
+    return table, and_(table.c.res_type == spec.resource_type, table.c.param == spec.name, or_(*ors))
+
+
+def ids_subquery(spec: SearchParam, f: Filter, zone: tzinfo, values: Sequence[str] | None = None) -> Select[Any]:
+    """``SELECT res_id`` of the resources of ``spec.resource_type`` matching the filter's values."""
+    table, condition = _row_condition(spec, f, zone, values if values is not None else f.values)
+    return select(table.c.res_id).where(condition)
+
+
+def _chain_subquery(f: Filter, zone: tzinfo) -> Select[Any]:
+    """Ids of the first type in the chain whose references lead, hop by hop, to resources matching the filter."""
+    assert f.param is not None
+    last_hop = f.chain[-1]
+    ref = INDEX["reference"]
+    inner_parts = []
+    for target_type in last_hop.target_types:
+        spec = param(target_type, f.param.name)
+        if spec is None:
+            continue
+        inner_parts.append(and_(ref.c.target_type == target_type, ref.c.target_id.in_(ids_subquery(spec, f, zone))))
+    current = select(ref.c.res_id).where(
+        ref.c.res_type == last_hop.param.resource_type, ref.c.param == last_hop.param.name, or_(*inner_parts)
+    )
+    for hop in reversed(f.chain[:-1]):
+        alias = ref.alias()
+        current = select(alias.c.res_id).where(
+            alias.c.res_type == hop.param.resource_type,
+            alias.c.param == hop.param.name,
+            alias.c.target_type.in_(hop.target_types),
+            alias.c.target_id.in_(current),
+        )
+    return current
+
+
+def filter_condition(f: Filter, zone: tzinfo, *, driver: bool) -> ColumnElement[bool]:
+    """The condition on the resource table for one filter: an IN (driver) or a correlated EXISTS."""
+    if f.special == "_id":
+        if f.modifier == "missing":
+            return false() if f.values[0] == "true" else true()
+        return RESOURCE.c.res_id.in_([v for v in f.values if v])
+    if f.special == "_lastUpdated":
+        column = RESOURCE.c.last_updated
+        return or_(*(date_condition(column, column, v, zone, instant=False, f=f) for v in f.values))
+    assert f.param is not None
+    if f.chain:
+        return RESOURCE.c.res_id.in_(_chain_subquery(f, zone))
+    spec = f.param
+    if f.modifier == "missing":
+        if f.values[0] not in ("true", "false"):
+            raise _bad(f, ":missing takes true or false")
+        table = INDEX[spec.index_kind]
+        any_row = _correlated(table, spec)
+        return not_(any_row) if f.values[0] == "true" else any_row
+    if f.modifier == "not":
+        if spec.type != "token":
+            raise _bad(f, ":not applies to token parameters only")
+        table, condition = _row_condition(spec, f, zone, f.values)
+        return not_(_correlated(table, spec, condition))
+    if driver:
+        return RESOURCE.c.res_id.in_(ids_subquery(spec, f, zone))
+    table, condition = _row_condition(spec, f, zone, f.values)
+    return _correlated(table, spec, condition)
+
+
+def _correlated(table: Any, spec: SearchParam, condition: Any = None) -> Exists:
+    where = [table.c.res_type == spec.resource_type, table.c.res_id == RESOURCE.c.res_id, table.c.param == spec.name]
+    if condition is not None:
+        where.append(condition)
+    return exists(select(literal(1)).select_from(table).where(*where))
+
+
+def combined_date_condition(filters: Sequence[Filter], zone: tzinfo) -> ColumnElement[bool]:
+    """Several single-valued filters on the same instant parameter, tested on one index row (a bounded range)."""
+    spec = filters[0].param
+    assert spec is not None
+    table = INDEX["date"]
+    parts = [date_condition(table.c.low, table.c.high, f.values[0], zone, instant=True, f=f) for f in filters]
+    subquery = select(table.c.res_id).where(table.c.res_type == spec.resource_type, table.c.param == spec.name, *parts)
+    return RESOURCE.c.res_id.in_(subquery)
+
+
+def selectivity_rank(f: Filter) -> int:
+    """Lower is more selective: the most selective filter drives the query, the others are checked per row."""
+    if f.special == "_id" or f.chain:
+        return 0
+    if f.modifier in ("missing", "not"):
+        return 9
+    if f.param is not None and f.param.type == "reference":
+        return 1
+    if f.param is not None and f.param.name == "identifier":
+        return 1
+    if f.param is not None and f.param.type == "date":
+        return 2
+    if f.param is not None and f.param.type == "string":
+        return 3
+    return 5
+
+
+def sort_expression(resource_type: str, name: str, spec: SearchParam | None) -> Any:
+    """A scalar sort key per resource (missing values sort last in ascending order)."""
+    if name == "_id":
+        return RESOURCE.c.res_id
+    if name == "_lastUpdated":
+        return RESOURCE.c.last_updated
+    assert spec is not None
+    table = INDEX[spec.index_kind]
+    column = {"date": table.c.low, "string": table.c.value, "token": table.c.code}[spec.index_kind]
+    sentinel: Any = FAR_FUTURE if spec.index_kind == "date" else "\uffff"
+    key = (
+        select(func.min(column))
+        .where(table.c.res_type == resource_type, table.c.res_id == RESOURCE.c.res_id, table.c.param == spec.name)
+        .scalar_subquery()
+    )
+    return func.coalesce(key, sentinel)
+
+
+__all__ = [
+    "FAR_FUTURE",
+    "FAR_PAST",
+    "combined_date_condition",
+    "date_condition",
+    "filter_condition",
+    "ids_subquery",
+    "selectivity_rank",
+    "sort_expression",
+]

@@ -1,0 +1,389 @@
+"""The versioned resource store: upserts with deterministic ids, history, soft delete, derived search indexes.
+
+Writing content identical to the current version (ignoring ``meta.versionId`` and ``meta.lastUpdated``) creates no
+new version. All writes of one call happen in the caller's transaction, so a transaction Bundle is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, tuple_, update
+
+from gateway.errors import PreconditionFailed
+from gateway.fhir.dates import format_instant, utc_now
+from gateway.storage.db import write_transaction
+from gateway.storage.indexer import index_resource
+from gateway.storage.models import (
+    DateIndexRow,
+    NumberIndexRow,
+    ReferenceIndexRow,
+    ResourceRow,
+    ResourceVersionRow,
+    StringIndexRow,
+    TokenIndexRow,
+)
+
+RESOURCE: Table = ResourceRow.__table__  # type: ignore[attr-defined]
+VERSION: Table = ResourceVersionRow.__table__  # type: ignore[attr-defined]
+INDEX: dict[str, Table] = {
+    "token": TokenIndexRow.__table__,  # type: ignore[attr-defined]
+    "date": DateIndexRow.__table__,  # type: ignore[attr-defined]
+    "reference": ReferenceIndexRow.__table__,  # type: ignore[attr-defined]
+    "string": StringIndexRow.__table__,  # type: ignore[attr-defined]
+    "number": NumberIndexRow.__table__,  # type: ignore[attr-defined]
+}
+_CHUNK = 400
+Outcome = Literal["created", "updated", "unchanged", "deleted", "absent"]
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    """One version of a resource as stored: its JSON text carries ``meta.versionId`` and ``meta.lastUpdated``."""
+
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime  # naive UTC
+    deleted: bool
+    tenant: str | None
+    content: str
+    method: str | None = None
+    content_hash: str | None = None  # of the current version; history rows do not carry it
+
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = orjson.loads(self.content)
+        return data
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version_id}"'
+
+    @property
+    def reference(self) -> str:
+        return f"{self.resource_type}/{self.id}"
+
+
+@dataclass
+class WriteItem:
+    """One write: an upsert of ``resource`` (which has an ``id``) or a delete of ``resource_type/id``."""
+
+    resource_type: str
+    id: str
+    resource: dict[str, Any] | None = None  # None means delete
+    tenant: str | None = None
+    if_match: int | None = None
+    method: str = "PUT"
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    outcome: Outcome
+    stored: StoredResource | None
+
+
+@dataclass
+class _Plan:
+    resource_inserts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    resource_updates: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    reindex: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    had_rows: set[tuple[str, str]] = field(default_factory=set)
+
+
+def content_hash(resource: dict[str, Any]) -> str:
+    """Hash of the content that matters: everything but ``meta.versionId`` and ``meta.lastUpdated``."""
+    meta = resource.get("meta")
+    if isinstance(meta, dict) and ("versionId" in meta or "lastUpdated" in meta):
+        rest = {k: v for k, v in meta.items() if k not in ("versionId", "lastUpdated")}
+        resource = {k: v for k, v in resource.items() if k != "meta"}
+        if rest:
+            resource["meta"] = rest
+    return hashlib.sha256(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _row_to_stored(row: Any, *, method: str | None = None) -> StoredResource:
+    return StoredResource(
+        row.res_type,
+        row.res_id,
+        row.version_id,
+        row.last_updated,
+        row.deleted,
+        row.tenant,
+        row.content,
+        method,
+        getattr(row, "content_hash", None),
+    )
+
+
+class ResourceStore:
+    """Reads and writes resources on a connection the caller holds (one transaction per request)."""
+
+    def __init__(self, engine: Engine, zone: tzinfo) -> None:
+        self.engine = engine
+        self.zone = zone
+
+    # -- reads -----------------------------------------------------------------------------------------------------
+    def read(self, conn: Connection, resource_type: str, resource_id: str) -> StoredResource | None:
+        row = conn.execute(
+            select(RESOURCE).where(RESOURCE.c.res_type == resource_type, RESOURCE.c.res_id == resource_id)
+        ).first()
+        return _row_to_stored(row) if row else None
+
+    def read_many(self, conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredResource]:
+        """Current, non-deleted versions of the given (type, id) keys."""
+        found: dict[tuple[str, str], StoredResource] = {}
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            rows = conn.execute(
+                select(RESOURCE).where(
+                    tuple_(RESOURCE.c.res_type, RESOURCE.c.res_id).in_(chunk), RESOURCE.c.deleted.is_(False)
+                )
+            )
+            for row in rows:
+                found[(row.res_type, row.res_id)] = _row_to_stored(row)
+        return found
+
+    def vread(self, conn: Connection, resource_type: str, resource_id: str, version_id: int) -> StoredResource | None:
+        row = conn.execute(
+            select(VERSION).where(
+                VERSION.c.res_type == resource_type,
+                VERSION.c.res_id == resource_id,
+                VERSION.c.version_id == version_id,
+            )
+        ).first()
+        return _row_to_stored(row, method=row.method) if row else None
+
+    def history(
+        self,
+        conn: Connection,
+        *,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        since: datetime | None = None,
+        at: datetime | None = None,
+        after: tuple[datetime, str, str, int] | None = None,
+        limit: int = 50,
+        tenants: Sequence[str | None] | None = None,
+    ) -> list[StoredResource]:
+        """Versions newest first; ``after`` is the (last_updated, type, id, version) of the previous page's last."""
+        key = (VERSION.c.last_updated, VERSION.c.res_type, VERSION.c.res_id, VERSION.c.version_id)
+        query = select(VERSION)
+        if resource_type:
+            query = query.where(VERSION.c.res_type == resource_type)
+        if resource_id:
+            query = query.where(VERSION.c.res_id == resource_id)
+        if since is not None:
+            query = query.where(VERSION.c.last_updated >= since)
+        if at is not None:
+            query = query.where(VERSION.c.last_updated <= at)
+        if tenants is not None:
+            query = query.where(VERSION.c.tenant.in_([t for t in tenants if t is not None]))
+        if after is not None:
+            query = query.where(tuple_(*key) < tuple_(*after))
+        query = query.order_by(*(column.desc() for column in key)).limit(limit)
+        return [_row_to_stored(row, method=row.method) for row in conn.execute(query)]
+
+    def count_history(
+        self, conn: Connection, *, resource_type: str | None = None, resource_id: str | None = None
+    ) -> int:
+        query = select(func.count()).select_from(VERSION)
+        if resource_type:
+            query = query.where(VERSION.c.res_type == resource_type)
+        if resource_id:
+            query = query.where(VERSION.c.res_id == resource_id)
+        return int(conn.execute(query).scalar_one())
+
+    # -- writes ----------------------------------------------------------------------------------------------------
+    def write(self, conn: Connection, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        """Apply upserts and deletes in order, in the caller's transaction; returns one outcome per item."""
+        state = self._lock_current(conn, {(i.resource_type, i.id) for i in items})
+        plan = _Plan(had_rows=set(state))
+        outcomes = [self._plan_item(item, state, plan) for item in items]
+        self._apply(conn, plan)
+        return outcomes
+
+    def _lock_current(self, conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], StoredResource]:
+        state: dict[tuple[str, str], StoredResource] = {}
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            query = select(RESOURCE).where(tuple_(RESOURCE.c.res_type, RESOURCE.c.res_id).in_(chunk))
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            for row in conn.execute(query):
+                state[(row.res_type, row.res_id)] = _row_to_stored(row)
+        return state
+
+    def _plan_item(self, item: WriteItem, state: dict[tuple[str, str], StoredResource], plan: _Plan) -> WriteOutcome:
+        key = (item.resource_type, item.id)
+        current = state.get(key)
+        if item.if_match is not None and (current is None or current.deleted or current.version_id != item.if_match):
+            have = "no current version" if current is None or current.deleted else f'version "{current.version_id}"'
+            raise PreconditionFailed(
+                f'If-Match W/"{item.if_match}" does not match {item.resource_type}/{item.id}: it has {have}',
+                expression=f"{item.resource_type}.meta.versionId",
+            )
+        if item.resource is None:
+            if current is None or current.deleted:
+                return WriteOutcome("absent", current)
+            return WriteOutcome("deleted", self._record(item, current, current.json(), plan, state, deleted=True))
+        resource = item.resource
+        current_hash = current.content_hash or content_hash(current.json()) if current is not None else None
+        if current is not None and not current.deleted and content_hash(resource) == current_hash:
+            return WriteOutcome("unchanged", current)
+        outcome: Outcome = "created" if current is None or current.deleted else "updated"
+        return WriteOutcome(outcome, self._record(item, current, resource, plan, state, deleted=False))
+
+    def _record(
+        self,
+        item: WriteItem,
+        current: StoredResource | None,
+        resource: dict[str, Any],
+        plan: _Plan,
+        state: dict[tuple[str, str], StoredResource],
+        *,
+        deleted: bool,
+    ) -> StoredResource:
+        key = (item.resource_type, item.id)
+        version = (current.version_id if current else 0) + 1
+        now = utc_now()
+        resource = {**resource, "id": item.id}
+        resource["meta"] = {**resource.get("meta", {}), "versionId": str(version), "lastUpdated": format_instant(now)}
+        content = orjson.dumps(resource).decode()
+        tenant = item.tenant if item.tenant is not None else (current.tenant if current else None)
+        naive = now.replace(tzinfo=None)
+        row = {
+            "res_type": item.resource_type,
+            "res_id": item.id,
+            "tenant": tenant,
+            "version_id": version,
+            "last_updated": naive,
+            "deleted": deleted,
+            "content_hash": content_hash(resource),
+            "content": content,
+        }
+        if key in plan.had_rows:
+            plan.resource_updates[key] = row
+        else:
+            plan.resource_inserts[key] = row
+        method = "DELETE" if deleted else item.method
+        plan.versions.append({k: v for k, v in row.items() if k != "content_hash"} | {"method": method})
+        plan.reindex[key] = None if deleted else resource
+        stored = StoredResource(
+            item.resource_type, item.id, version, naive, deleted, tenant, content, method, row["content_hash"]
+        )
+        state[key] = stored
+        return stored
+
+    def _apply(self, conn: Connection, plan: _Plan) -> None:
+        if plan.resource_inserts:
+            conn.execute(insert(RESOURCE), list(plan.resource_inserts.values()))
+        if plan.resource_updates:
+            conn.execute(
+                update(RESOURCE)
+                .where(RESOURCE.c.res_type == _bind("b_type"), RESOURCE.c.res_id == _bind("b_id"))
+                .values(
+                    tenant=_bind("tenant"),
+                    version_id=_bind("version_id"),
+                    last_updated=_bind("last_updated"),
+                    deleted=_bind("deleted"),
+                    content_hash=_bind("content_hash"),
+                    content=_bind("content"),
+                ),
+                [{**row, "b_type": row["res_type"], "b_id": row["res_id"]} for row in plan.resource_updates.values()],
+            )
+        if plan.versions:
+            conn.execute(insert(VERSION), plan.versions)
+        stale = [key for key in plan.reindex if key in plan.had_rows]
+        self._delete_index_rows(conn, stale)
+        self._insert_index_rows(conn, [(key, res) for key, res in plan.reindex.items() if res is not None])
+
+    def _delete_index_rows(self, conn: Connection, keys: Sequence[tuple[str, str]]) -> None:
+        for start in range(0, len(keys), _CHUNK):
+            chunk = list(keys[start : start + _CHUNK])
+            for table in INDEX.values():
+                conn.execute(delete(table).where(tuple_(table.c.res_type, table.c.res_id).in_(chunk)))
+
+    def _insert_index_rows(self, conn: Connection, resources: Sequence[tuple[tuple[str, str], dict[str, Any]]]) -> None:
+        batches: dict[str, list[dict[str, Any]]] = {kind: [] for kind in INDEX}
+        for (res_type, res_id), resource in resources:
+            rows = index_resource(resource, self.zone)
+            for kind in INDEX:
+                batches[kind].extend({"res_type": res_type, "res_id": res_id, **r} for r in getattr(rows, kind))
+        for kind, rows in batches.items():
+            if rows:
+                conn.execute(insert(INDEX[kind]), rows)
+
+    # -- bulk and maintenance ----------------------------------------------------------------------------------------
+    def bulk_upsert(self, items: Iterable[WriteItem], *, batch_size: int = 2000) -> dict[Outcome, int]:
+        """Upsert a stream of resources in batches, one transaction per batch; returns counts per outcome."""
+        counts: dict[Outcome, int] = {}
+        for batch in _batches(items, batch_size):
+            with write_transaction(self.engine) as conn:
+                for outcome in self.write(conn, batch):
+                    counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+        return counts
+
+    def reindex(self, conn: Connection, resource_types: Sequence[str] | None = None) -> int:
+        """Rebuild the search indexes from the stored JSON; returns the number of resources indexed."""
+        for table in INDEX.values():
+            query = delete(table)
+            if resource_types:
+                query = query.where(table.c.res_type.in_(resource_types))
+            conn.execute(query)
+        query = select(RESOURCE.c.res_type, RESOURCE.c.res_id, RESOURCE.c.content).where(RESOURCE.c.deleted.is_(False))
+        if resource_types:
+            query = query.where(RESOURCE.c.res_type.in_(resource_types))
+        total = 0
+        pending: list[tuple[tuple[str, str], dict[str, Any]]] = []
+        for row in conn.execute(query.order_by(RESOURCE.c.res_type, RESOURCE.c.res_id)).yield_per(1000):
+            pending.append(((row.res_type, row.res_id), orjson.loads(row.content)))
+            if len(pending) >= 1000:
+                self._insert_index_rows(conn, pending)
+                total += len(pending)
+                pending = []
+        self._insert_index_rows(conn, pending)
+        return total + len(pending)
+
+    def count(self, conn: Connection, resource_type: str | None = None) -> int:
+        query = select(func.count()).select_from(RESOURCE).where(RESOURCE.c.deleted.is_(False))
+        if resource_type:
+            query = query.where(RESOURCE.c.res_type == resource_type)
+        return int(conn.execute(query).scalar_one())
+
+
+def _bind(name: str) -> Any:
+    return bindparam(name)
+
+
+def _batches(items: Iterable[WriteItem], size: int) -> Iterator[list[WriteItem]]:
+    batch: list[WriteItem] = []
+    keys: set[tuple[str, str]] = set()
+    for item in items:
+        key = (item.resource_type, item.id)
+        if len(batch) >= size or key in keys:
+            yield batch
+            batch, keys = [], set()
+        batch.append(item)
+        keys.add(key)
+    if batch:
+        yield batch
+
+
+__all__ = [
+    "INDEX",
+    "RESOURCE",
+    "VERSION",
+    "ResourceStore",
+    "StoredResource",
+    "WriteItem",
+    "WriteOutcome",
+    "content_hash",
+]

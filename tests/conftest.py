@@ -1,0 +1,117 @@
+"""Shared fixtures: a real database (SQLite file or the PostgreSQL of ``scripts/test``) and a real HTTP server.
+
+``CPTS_TEST_DATABASE_URL`` selects the backend: ``sqlite`` (default, a temporary file) or a PostgreSQL URL.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, text
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from gateway.storage import migrate
+from gateway.storage.db import make_engine
+
+TABLES = (
+    "search_token",
+    "search_date",
+    "search_reference",
+    "search_string",
+    "search_number",
+    "resource_version",
+    "resource",
+)
+
+
+def backend_url(tmp_dir: str) -> str:
+    url = os.environ.get("CPTS_TEST_DATABASE_URL", "sqlite")
+    return f"sqlite:///{tmp_dir}/test.db" if url == "sqlite" else url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = backend_url(str(tmp_path_factory.mktemp("db")))
+    if url.startswith("postgresql"):
+        engine = make_engine(url)
+        with engine.begin() as conn:  # a clean slate for this run
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, log_level="WARNING", max_body_bytes=256 * 1024, default_page_size=20)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_db(engine: Engine) -> Engine:
+    """Empties every table before the test."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
+        else:
+            for table in TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608  (fixed table names)
+    return engine
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, engine: Engine) -> Iterator[str]:
+    """The gateway served by uvicorn on a free loopback port, in a thread, for the whole session."""
+    port = _free_port()
+    app = create_app(settings, configure_logs=False)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, ws="none", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    else:
+        raise RuntimeError("the test server did not start")
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def client(live_server: str, clean_db: Engine) -> Iterator[httpx.Client]:
+    """An HTTP client on the live server, with an empty database."""
+    with httpx.Client(base_url=live_server, timeout=30, headers={"Accept": "application/fhir+json"}) as http:
+        yield http
