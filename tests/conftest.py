@@ -75,7 +75,7 @@ def clean_db(engine: Engine) -> Engine:
             conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
         else:
             for table in TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608  (fixed table names)
+                conn.execute(text(f"DELETE FROM {table}"))  # fixed table names
     return engine
 
 

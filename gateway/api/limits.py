@@ -41,9 +41,8 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:  # chunked upload without Content-Length: rendered by the error handler
-                    raise PayloadTooLarge(
-                        f"the request body is larger than the {self.max_bytes} bytes accepted", "body"
-                    )
+                    limit = f"the request body is larger than the {self.max_bytes} bytes accepted"
+                    raise PayloadTooLarge(limit, expression="body")
             return message
 
         await self.app(scope, limited_receive, send)

@@ -27,7 +27,9 @@ DOC = "http://hl7.org/fhir/SearchParameter"
 
 
 def served_routes(app: FastAPI) -> set[tuple[str, str]]:
-    return {(method, route.path) for route in app.routes if isinstance(route, APIRoute) for method in route.methods}
+    return {
+        (method, route.path) for route in app.routes if isinstance(route, APIRoute) for method in route.methods or ()
+    }
 
 
 def _search_params(resource_type: str) -> list[dict[str, Any]]:

@@ -46,7 +46,7 @@ def compile_path(path: str) -> tuple[Step, ...]:
             raise ValueError(f"bad path step {part!r} in {path!r}")
         arg = match["arg"]
         if arg is not None and match["name"] != "extension":
-            raise ValueError(f"only extension(URL) takes an argument, in {path!r}")
+            raise ValueError(f"only extension(URL) takes an argument, in path {path!r}")
         steps.append(Step(match["name"], bool(match["choice"]), arg))
     return tuple(steps)
 

@@ -147,10 +147,10 @@ def _parse_filter(resource_type: str, name: str, raw: str) -> Filter:
     if "." in name:
         chain, _final_type, spec, modifier_ = _resolve_chain(resource_type, name)
         return Filter(name, spec, None, modifier_, _split_values(raw), chain)
-    spec = param(resource_type, base)
-    if spec is None:
+    found = param(resource_type, base)
+    if found is None:
         raise LookupError(base)
-    return Filter(name, spec, None, modifier or None, _split_values(raw))
+    return Filter(name, found, None, modifier or None, _split_values(raw))
 
 
 def _parse_include(resource_type: str, name: str, raw: str) -> Include:

@@ -60,7 +60,8 @@ class BundleProcessor:
         entries = body.get("entry", [])
         if isinstance(entries, list) and len(entries) > self.service.settings.max_bundle_entries:
             limit = self.service.settings.max_bundle_entries
-            raise InvalidRequest(f"the Bundle has {len(entries)} entries; at most {limit} are accepted", "Bundle.entry")
+            message = f"the Bundle has {len(entries)} entries; at most {limit} are accepted"
+            raise InvalidRequest(message, expression="Bundle.entry")
         envelope = {**body, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]}
         if not envelope["entry"]:
             envelope.pop("entry")

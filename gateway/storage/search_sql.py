@@ -93,7 +93,7 @@ def _reference_condition(table: Any, spec: SearchParam, raw: str, modifier: str 
     return and_(table.c.target_type == target_type, table.c.target_id == target_id)
 
 
-def _number_condition(table: Any, raw: str, f: Filter) -> ColumnElement[bool]:
+def _number_condition(table: Any, raw: str, f: Filter) -> Any:
     prefix, value = _split_prefix(raw)
     number_text, _, unit = value.partition("|")
     try:
@@ -186,7 +186,7 @@ def _chain_subquery(f: Filter, zone: tzinfo) -> Select[Any]:
     return current
 
 
-def filter_condition(f: Filter, zone: tzinfo, *, driver: bool) -> ColumnElement[bool]:
+def filter_condition(f: Filter, zone: tzinfo, *, driver: bool) -> Any:
     """The condition on the resource table for one filter: an IN (driver) or a correlated EXISTS."""
     if f.special == "_id":
         if f.modifier == "missing":

@@ -277,7 +277,7 @@ class ResourceStore:
         plan.versions.append({k: v for k, v in row.items() if k != "content_hash"} | {"method": method})
         plan.reindex[key] = None if deleted else resource
         stored = StoredResource(
-            item.resource_type, item.id, version, naive, deleted, tenant, content, method, row["content_hash"]
+            item.resource_type, item.id, version, naive, deleted, tenant, content, method, str(row["content_hash"])
         )
         state[key] = stored
         return stored
@@ -314,9 +314,9 @@ class ResourceStore:
     def _insert_index_rows(self, conn: Connection, resources: Sequence[tuple[tuple[str, str], dict[str, Any]]]) -> None:
         batches: dict[str, list[dict[str, Any]]] = {kind: [] for kind in INDEX}
         for (res_type, res_id), resource in resources:
-            rows = index_resource(resource, self.zone)
+            derived = index_resource(resource, self.zone)
             for kind in INDEX:
-                batches[kind].extend({"res_type": res_type, "res_id": res_id, **r} for r in getattr(rows, kind))
+                batches[kind].extend({"res_type": res_type, "res_id": res_id, **r} for r in getattr(derived, kind))
         for kind, rows in batches.items():
             if rows:
                 conn.execute(insert(INDEX[kind]), rows)
@@ -334,10 +334,10 @@ class ResourceStore:
     def reindex(self, conn: Connection, resource_types: Sequence[str] | None = None) -> int:
         """Rebuild the search indexes from the stored JSON; returns the number of resources indexed."""
         for table in INDEX.values():
-            query = delete(table)
+            wipe = delete(table)
             if resource_types:
-                query = query.where(table.c.res_type.in_(resource_types))
-            conn.execute(query)
+                wipe = wipe.where(table.c.res_type.in_(resource_types))
+            conn.execute(wipe)
         query = select(RESOURCE.c.res_type, RESOURCE.c.res_id, RESOURCE.c.content).where(RESOURCE.c.deleted.is_(False))
         if resource_types:
             query = query.where(RESOURCE.c.res_type.in_(resource_types))

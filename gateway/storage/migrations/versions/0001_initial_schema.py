@@ -8,7 +8,6 @@ Create Date: 2026-11-22
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 
@@ -21,13 +20,13 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     
     op.create_table('resource',
-    sa.Column('res_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('res_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('tenant', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('res_type', sa.String(length=64), nullable=False),
+    sa.Column('res_id', sa.String(length=64), nullable=False),
+    sa.Column('tenant', sa.String(length=64), nullable=True),
     sa.Column('version_id', sa.Integer(), nullable=False),
     sa.Column('last_updated', sa.DateTime(), nullable=False),
     sa.Column('deleted', sa.Boolean(), nullable=False),
-    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('res_type', 'res_id')
     )
@@ -36,12 +35,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_resource_type_updated', ['res_type', 'last_updated', 'res_id'], unique=False)
 
     op.create_table('resource_version',
-    sa.Column('res_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('res_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('res_type', sa.String(length=64), nullable=False),
+    sa.Column('res_id', sa.String(length=64), nullable=False),
     sa.Column('version_id', sa.Integer(), nullable=False),
-    sa.Column('tenant', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('tenant', sa.String(length=64), nullable=True),
     sa.Column('last_updated', sa.DateTime(), nullable=False),
-    sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('method', sa.String(length=8), nullable=False),
     sa.Column('deleted', sa.Boolean(), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('res_type', 'res_id', 'version_id')
@@ -52,9 +51,9 @@ def upgrade() -> None:
 
     op.create_table('search_date',
     sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('res_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('res_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('param', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('res_type', sa.String(length=64), nullable=False),
+    sa.Column('res_id', sa.String(length=64), nullable=False),
+    sa.Column('param', sa.String(length=64), nullable=False),
     sa.Column('low', sa.DateTime(), nullable=False),
     sa.Column('high', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('pk')
@@ -66,12 +65,12 @@ def upgrade() -> None:
 
     op.create_table('search_number',
     sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('res_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('res_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('param', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('res_type', sa.String(length=64), nullable=False),
+    sa.Column('res_id', sa.String(length=64), nullable=False),
+    sa.Column('param', sa.String(length=64), nullable=False),
     sa.Column('value', sa.Float(), nullable=False),
-    sa.Column('system', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('system', sa.String(length=255), nullable=True),
+    sa.Column('code', sa.String(length=255), nullable=True),
     sa.PrimaryKeyConstraint('pk')
     )
     with op.batch_alter_table('search_number', schema=None) as batch_op:
@@ -80,12 +79,12 @@ def upgrade() -> None:
 
     op.create_table('search_reference',
     sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('res_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('res_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('param', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('target_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('target_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
+    sa.Column('res_type', sa.String(length=64), nullable=False),
+    sa.Column('res_id', sa.String(length=64), nullable=False),
+    sa.Column('param', sa.String(length=64), nullable=False),
+    sa.Column('target_type', sa.String(length=64), nullable=True),
+    sa.Column('target_id', sa.String(length=64), nullable=True),
+    sa.Column('url', sa.String(length=512), nullable=True),
     sa.PrimaryKeyConstraint('pk')
     )
     with op.batch_alter_table('search_reference', schema=None) as batch_op:
@@ -95,11 +94,11 @@ def upgrade() -> None:
 
     op.create_table('search_string',
     sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('res_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('res_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('param', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('value', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-    sa.Column('exact', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+    sa.Column('res_type', sa.String(length=64), nullable=False),
+    sa.Column('res_id', sa.String(length=64), nullable=False),
+    sa.Column('param', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.String(length=512), nullable=False),
+    sa.Column('exact', sa.String(length=512), nullable=False),
     sa.PrimaryKeyConstraint('pk')
     )
     with op.batch_alter_table('search_string', schema=None) as batch_op:
@@ -108,11 +107,11 @@ def upgrade() -> None:
 
     op.create_table('search_token',
     sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('res_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('res_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('param', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('system', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('res_type', sa.String(length=64), nullable=False),
+    sa.Column('res_id', sa.String(length=64), nullable=False),
+    sa.Column('param', sa.String(length=64), nullable=False),
+    sa.Column('system', sa.String(length=255), nullable=True),
+    sa.Column('code', sa.String(length=255), nullable=True),
     sa.PrimaryKeyConstraint('pk')
     )
     with op.batch_alter_table('search_token', schema=None) as batch_op:
