@@ -1,0 +1,161 @@
+"""Store benchmark: bulk upsert throughput and Slot search latency over real HTTP, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/store.py [--centres 200] [--days 28] [--requests 400] [--postgres-url URL]
+
+or ``./scripts/bench`` (starts a throwaway PostgreSQL too). Prints resources/s for the bulk upsert of the demo
+territory, then p50/p95/p99 latencies of ``GET /fhir/Slot?start=ge..&start=le..&status=free`` for one-day and
+72-hour windows, against a ``cpts-gateway serve`` process on loopback. Goals (2 cores): >= 5,000 resources/s bulk
+upsert on SQLite; slot search p95 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import text
+
+from gateway.demo import DemoOptions, generate_territory
+from gateway.settings import Settings
+from gateway.storage import migrate
+from gateway.storage.db import make_engine
+from gateway.storage.store import ResourceStore, WriteItem
+
+ROOT = Path(__file__).resolve().parent.parent
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _items(options: DemoOptions) -> Iterator[WriteItem]:
+    for tenant, resource in generate_territory(options):
+        yield WriteItem(resource["resourceType"], resource["id"], resource, tenant=tenant)
+
+
+def _fresh(url: str) -> None:
+    if url.startswith("postgresql"):
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+
+
+def load(url: str, options: DemoOptions) -> int:
+    _fresh(url)
+    settings = Settings(database_url=url)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    store = ResourceStore(engine, settings.tz)
+    started = time.perf_counter()
+    generated = sum(1 for _ in generate_territory(options))
+    generation = time.perf_counter() - started
+    started = time.perf_counter()
+    counts = store.bulk_upsert(_items(options))
+    elapsed = time.perf_counter() - started
+    total = sum(counts.values())
+    assert total == generated, (total, generated)
+    with engine.begin() as conn:  # fresh statistics, as a running database would have
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    store_only = elapsed - generation
+    print(
+        f"  bulk upsert: {total:,} resources in {elapsed:.1f} s = {total / elapsed:,.0f} resources/s "
+        f"(store alone, without generating the demo: {total / store_only:,.0f} resources/s)"
+    )
+    return total
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def latency(url: str, options: DemoOptions, requests: int, hours: int) -> None:
+    port = _free_port()
+    env = {**os.environ, "CPTS_DATABASE_URL": url, "CPTS_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(  # a real server process on loopback
+        [str(ROOT / ".venv/bin/cpts-gateway"), "serve", "--port", str(port)], env=env, cwd=ROOT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            rng = random.Random(7)
+            days = [options.start + timedelta(days=d) for d in range(-options.days, options.days)]
+            timings: list[float] = []
+            sizes: list[int] = []
+            for number in range(requests + 20):
+                day: date = rng.choice(days)
+                low = datetime(day.year, day.month, day.day, rng.choice((0, 8, 12)), tzinfo=PARIS)
+                high = low + timedelta(hours=hours)
+                params = {"start": [f"ge{low.isoformat()}", f"le{high.isoformat()}"], "status": "free"}
+                started = time.perf_counter()
+                response = client.get("/fhir/Slot", params=params)
+                elapsed = time.perf_counter() - started
+                response.raise_for_status()
+                if number >= 20:  # the first requests warm the caches
+                    timings.append(elapsed * 1000)
+                    sizes.append(response.json().get("total", 0))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(
+        f"  GET /fhir/Slot?start=ge..&start=le..&status=free, {hours} h windows, {requests} requests: "
+        f"p50 {_percentile(timings, 0.50):.1f} ms, p95 {_percentile(timings, 0.95):.1f} ms, "
+        f"p99 {_percentile(timings, 0.99):.1f} ms (median total {statistics.median(sizes):,.0f} free slots, "
+        f"pages of 50)"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--centres", type=int, default=200)
+    parser.add_argument("--days", type=int, default=28)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 11, 23))
+    parser.add_argument("--postgres-url", default=os.environ.get("CPTS_BENCH_PG_URL"))
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+    options = DemoOptions(centres=args.centres, days=args.days, seed=1, start=args.start)
+    print(f"demo territory: {args.centres} centres, slots from {args.days} days before to {args.days} days after")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    backends: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_sqlite:
+            backends.append(("SQLite", f"sqlite:///{tmp}/bench.db"))
+        if args.postgres_url:
+            backends.append(("PostgreSQL", args.postgres_url))
+        for name, url in backends:
+            print(f"{name}:")
+            load(url, options)
+            latency(url, options, args.requests, 24)
+            latency(url, options, args.requests, 72)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
