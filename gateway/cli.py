@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from gateway.errors import ValidationFailed
 from gateway.settings import Settings, get_settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine, read_transaction, write_transaction
-from gateway.storage.store import ResourceStore, WriteItem
+from gateway.storage.store import ResourceStore
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 4
 
@@ -45,20 +43,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _demo_items(args: argparse.Namespace, settings: Settings, counts: Counter[str]) -> Iterator[WriteItem]:
-    from gateway.demo import DemoOptions, generate_territory
-    from gateway.fhir.validation import validate_resource
-
-    start = args.start or datetime.now(settings.tz).date()
-    options = DemoOptions(centres=args.centres, days=args.days, seed=args.seed, start=start, timezone=settings.timezone)
-    for tenant, resource in generate_territory(options):
-        if not args.no_validate:
-            validate_resource(resource)
-        counts[resource["resourceType"]] += 1
-        yield WriteItem(resource["resourceType"], resource["id"], resource, tenant=tenant, method="PUT")
-
-
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.demo import DemoOptions
+    from gateway.demo.loader import DemoInvalid, load_demo
+
     store = _store(settings)
     if args.if_empty:
         with read_transaction(store.engine) as conn:
@@ -66,19 +54,19 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         if existing:
             print(f"demo: the database already holds {existing} resources; nothing seeded")
             return EXIT_OK
-    counts: Counter[str] = Counter()
+    start = args.start or datetime.now(settings.tz).date()
+    options = DemoOptions(centres=args.centres, days=args.days, seed=args.seed, start=start, timezone=settings.timezone)
     started = time.perf_counter()
     try:
-        outcomes = store.bulk_upsert(_demo_items(args, settings, counts))
-    except ValidationFailed as exc:
-        print(f"demo: a generated resource is invalid: {exc.diagnostics}", file=sys.stderr)
+        counts = load_demo(store, options, validate=not args.no_validate)
+    except DemoInvalid as exc:
+        print(f"demo: a generated resource is invalid: {exc}", file=sys.stderr)
         return EXIT_FAILED
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
-    print(f"demo territory: {args.centres} centres, {total} resources in {elapsed:.1f} s ({settings.database_url})")
+    print(f"demo territory: {args.centres} centres from {start}, {total} resources in {elapsed:.1f} s")
     for resource_type, number in sorted(counts.items()):
         print(f"  {resource_type:<18} {number:>8}")
-    print("  " + ", ".join(f"{name}: {number}" for name, number in sorted(outcomes.items())))
     return EXIT_OK
 
 

@@ -69,6 +69,18 @@ def _children(node: Any, step: Step) -> Iterator[Any]:
             yield item
 
 
+def _plain_step(nodes: list[Any], name: str) -> list[Any]:
+    out: list[Any] = []
+    for node in nodes:
+        if isinstance(node, dict) and name in node:
+            value = node[name]
+            if isinstance(value, list):
+                out.extend(value)
+            else:
+                out.append(value)
+    return out
+
+
 def evaluate(resource: dict[str, Any], path: str) -> list[Any]:
     """Every value the path reaches from the resource root (lists are flattened)."""
     steps = compile_path(path)
@@ -77,7 +89,10 @@ def evaluate(resource: dict[str, Any], path: str) -> list[Any]:
         return []
     nodes: list[Any] = [resource]
     for step in steps:
-        nodes = [child for node in nodes for child in _children(node, step)]
+        if step.choice or step.extension_url is not None:
+            nodes = [child for node in nodes for child in _children(node, step)]
+        else:
+            nodes = _plain_step(nodes, step.name)
         if not nodes:
             break
     return nodes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -50,11 +50,10 @@ class SearchParam:
     paths: tuple[str, ...]
     targets: tuple[str, ...]
     instant: bool = False
+    index_kind: str = field(init=False)  # the index table that holds this parameter's values
 
-    @property
-    def index_kind(self) -> str:
-        """The index table that holds this parameter's values."""
-        return {"uri": "reference", "quantity": "number"}.get(self.type, self.type)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index_kind", {"uri": "reference", "quantity": "number"}.get(self.type, self.type))
 
 
 class RegistryError(ValueError):

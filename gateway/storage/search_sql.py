@@ -188,9 +188,9 @@ def _chain_subquery(f: Filter, zone: tzinfo) -> Select[Any]:
 
 def filter_condition(f: Filter, zone: tzinfo, *, driver: bool) -> Any:
     """The condition on the resource table for one filter: an IN (driver) or a correlated EXISTS."""
+    if f.special is not None and f.modifier == "missing":  # every resource has an id and a lastUpdated
+        return false() if f.values[0] == "true" else true()
     if f.special == "_id":
-        if f.modifier == "missing":
-            return false() if f.values[0] == "true" else true()
         return RESOURCE.c.res_id.in_([v for v in f.values if v])
     if f.special == "_lastUpdated":
         column = RESOURCE.c.last_updated
@@ -258,7 +258,7 @@ def sort_expression(resource_type: str, name: str, spec: SearchParam | None) -> 
         return RESOURCE.c.last_updated
     assert spec is not None
     table = INDEX[spec.index_kind]
-    column = {"date": table.c.low, "string": table.c.value, "token": table.c.code}[spec.index_kind]
+    column = table.c[{"date": "low", "string": "value", "token": "code"}[spec.index_kind]]
     sentinel: Any = FAR_FUTURE if spec.index_kind == "date" else "\uffff"
     key = (
         select(func.min(column))

@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 import orjson
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 
-from gateway.errors import PreconditionFailed
+from gateway.errors import Conflict, PreconditionFailed
 from gateway.fhir.dates import format_instant, utc_now
 from gateway.storage.db import write_transaction
 from gateway.storage.indexer import index_resource
@@ -38,7 +39,15 @@ INDEX: dict[str, Table] = {
     "string": StringIndexRow.__table__,  # type: ignore[attr-defined]
     "number": NumberIndexRow.__table__,  # type: ignore[attr-defined]
 }
+INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
+    "token": ("param", "system", "code"),
+    "date": ("param", "low", "high"),
+    "reference": ("param", "target_type", "target_id", "url"),
+    "string": ("param", "value", "exact"),
+    "number": ("param", "value", "system", "code"),
+}
 _CHUNK = 400
+_CREATE_RACE_ATTEMPTS = 3
 Outcome = Literal["created", "updated", "unchanged", "deleted", "absent"]
 
 
@@ -202,12 +211,35 @@ class ResourceStore:
 
     # -- writes ----------------------------------------------------------------------------------------------------
     def write(self, conn: Connection, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        """Apply upserts and deletes in order, in the caller's transaction; returns one outcome per item."""
-        state = self._lock_current(conn, {(i.resource_type, i.id) for i in items})
-        plan = _Plan(had_rows=set(state))
-        outcomes = [self._plan_item(item, state, plan) for item in items]
-        self._apply(conn, plan)
-        return outcomes
+        """Apply upserts and deletes in order, in the caller's transaction; returns one outcome per item.
+
+        A create that loses a race with another transaction creating the same resource is planned again: the row
+        then exists and is locked, so the write becomes an update (or changes nothing).
+        """
+        keys = {(i.resource_type, i.id) for i in items}
+        for _attempt in range(_CREATE_RACE_ATTEMPTS):
+            state = self._lock_current(conn, keys)
+            plan = _Plan(had_rows=set(state))
+            outcomes = [self._plan_item(item, state, plan) for item in items]
+            if self._apply_unless_raced(conn, plan):
+                return outcomes
+        raise Conflict("another transaction keeps creating the same resources; retry the request")
+
+    def _apply_unless_raced(self, conn: Connection, plan: _Plan) -> bool:
+        """Apply the plan; False when, on PostgreSQL, another transaction committed one of its new rows first.
+
+        ``SELECT ... FOR UPDATE`` cannot lock a row that does not exist yet, so new rows are inserted under a
+        savepoint and a unique violation rolls back to it (SQLite writers are serialised by ``BEGIN IMMEDIATE``).
+        """
+        if conn.dialect.name != "postgresql" or not plan.resource_inserts:
+            self._apply(conn, plan)
+            return True
+        try:
+            with conn.begin_nested():
+                self._apply(conn, plan)
+        except IntegrityError:
+            return False
+        return True
 
     def _lock_current(self, conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], StoredResource]:
         state: dict[tuple[str, str], StoredResource] = {}
@@ -233,19 +265,23 @@ class ResourceStore:
         if item.resource is None:
             if current is None or current.deleted:
                 return WriteOutcome("absent", current)
-            return WriteOutcome("deleted", self._record(item, current, current.json(), plan, state, deleted=True))
+            previous = current.json()
+            deletion = self._record(item, current, previous, content_hash(previous), plan, state, deleted=True)
+            return WriteOutcome("deleted", deletion)
         resource = item.resource
-        current_hash = current.content_hash or content_hash(current.json()) if current is not None else None
-        if current is not None and not current.deleted and content_hash(resource) == current_hash:
+        digest = content_hash(resource)
+        live = current is not None and not current.deleted
+        if live and current is not None and digest == (current.content_hash or content_hash(current.json())):
             return WriteOutcome("unchanged", current)
         outcome: Outcome = "created" if current is None or current.deleted else "updated"
-        return WriteOutcome(outcome, self._record(item, current, resource, plan, state, deleted=False))
+        return WriteOutcome(outcome, self._record(item, current, resource, digest, plan, state, deleted=False))
 
     def _record(
         self,
         item: WriteItem,
         current: StoredResource | None,
         resource: dict[str, Any],
+        digest: str,
         plan: _Plan,
         state: dict[tuple[str, str], StoredResource],
         *,
@@ -266,7 +302,7 @@ class ResourceStore:
             "version_id": version,
             "last_updated": naive,
             "deleted": deleted,
-            "content_hash": content_hash(resource),
+            "content_hash": digest,
             "content": content,
         }
         if key in plan.had_rows:
@@ -276,9 +312,7 @@ class ResourceStore:
         method = "DELETE" if deleted else item.method
         plan.versions.append({k: v for k, v in row.items() if k != "content_hash"} | {"method": method})
         plan.reindex[key] = None if deleted else resource
-        stored = StoredResource(
-            item.resource_type, item.id, version, naive, deleted, tenant, content, method, str(row["content_hash"])
-        )
+        stored = StoredResource(item.resource_type, item.id, version, naive, deleted, tenant, content, method, digest)
         state[key] = stored
         return stored
 
@@ -312,14 +346,25 @@ class ResourceStore:
                 conn.execute(delete(table).where(tuple_(table.c.res_type, table.c.res_id).in_(chunk)))
 
     def _insert_index_rows(self, conn: Connection, resources: Sequence[tuple[tuple[str, str], dict[str, Any]]]) -> None:
-        batches: dict[str, list[dict[str, Any]]] = {kind: [] for kind in INDEX}
+        """Derive and insert index rows through the driver's executemany (the hot path of bulk loads)."""
+        sqlite = conn.dialect.name == "sqlite"
+        batches: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in INDEX}
         for (res_type, res_id), resource in resources:
             derived = index_resource(resource, self.zone)
-            for kind in INDEX:
-                batches[kind].extend({"res_type": res_type, "res_id": res_id, **r} for r in getattr(derived, kind))
+            for kind, columns in INDEX_COLUMNS.items():
+                target = batches[kind]
+                for row in getattr(derived, kind):
+                    values = [row[c] for c in columns]
+                    if sqlite and kind == "date":
+                        values = [_sqlite_datetime(v) for v in values]
+                    target.append((res_type, res_id, *values))
+        marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         for kind, rows in batches.items():
             if rows:
-                conn.execute(insert(INDEX[kind]), rows)
+                columns = ("res_type", "res_id", *INDEX_COLUMNS[kind])
+                placeholders = ", ".join([marker] * len(columns))
+                sql = f"INSERT INTO {INDEX[kind].name} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+                conn.exec_driver_sql(sql, rows)
 
     # -- bulk and maintenance ----------------------------------------------------------------------------------------
     def bulk_upsert(self, items: Iterable[WriteItem], *, batch_size: int = 2000) -> dict[Outcome, int]:
@@ -357,6 +402,13 @@ class ResourceStore:
         if resource_type:
             query = query.where(RESOURCE.c.res_type == resource_type)
         return int(conn.execute(query).scalar_one())
+
+
+def _sqlite_datetime(value: Any) -> Any:
+    """Datetimes as SQLAlchemy stores them in SQLite (fixed width, so text order is time order)."""
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
+    return value
 
 
 def _bind(name: str) -> Any:
