@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
 from fastapi.routing import APIRoute
 
 from gateway import __version__
@@ -27,8 +28,15 @@ DOC = "http://hl7.org/fhir/SearchParameter"
 
 
 def served_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every API route. Recent FastAPI keeps included routers nested in ``app.routes``, so they are
+    flattened with ``iter_route_contexts`` where it exists (older versions list the routes themselves)."""
+    flatten = getattr(routing, "iter_route_contexts", None)
+    routes: Iterable[Any] = flatten(app.routes) if flatten is not None else app.routes
     return {
-        (method, route.path) for route in app.routes if isinstance(route, APIRoute) for method in route.methods or ()
+        (method, route.path)
+        for route in routes
+        if isinstance(getattr(route, "original_route", route), APIRoute)
+        for method in route.methods or ()
     }
 
 
@@ -65,7 +73,7 @@ def _resource(resource_type: str, interactions: list[str], operations: list[dict
     }
     if operations:
         entry["operation"] = operations
-    return entry
+    return {key: value for key, value in entry.items() if value != []}  # FHIR JSON has no empty arrays
 
 
 def capability_statement(app: FastAPI, base: str) -> dict[str, Any]:
@@ -90,7 +98,6 @@ def capability_statement(app: FastAPI, base: str) -> dict[str, Any]:
         "implementation": {"description": "CPTS interoperability gateway", "url": base},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
-        "patchFormat": [],
         "rest": [
             {
                 "mode": "server",

@@ -9,6 +9,7 @@ POST, PUT, and GETs run last. A batch runs each entry on its own and reports eac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -139,7 +140,7 @@ class BundleProcessor:
             if entry.method == "GET":
                 response_entries.append(self._get(principal, entry, base))
             elif entry.skip_write:
-                response_entries.append({"response": {"status": "200 OK", "location": ids.get(entry.full_url or "")}})
+                response_entries.append(_skipped(entry))
             else:
                 response_entries.append(self._entry_response(entry, by_index[entry.index], base))
         return FhirResponse(200, self._bundle("transaction-response", response_entries))
@@ -235,7 +236,7 @@ class BundleProcessor:
             else:
                 response = self.service.search(principal, entry.resource_type, entry.query, base, strict=False)
         except GatewayError as exc:
-            return {"response": {"status": str(exc.status), "outcome": exc.to_operation_outcome()}}
+            return {"response": {"status": _status_line(exc.status), "outcome": exc.to_operation_outcome()}}
         body = _fragment(response.body) if isinstance(response.body, StoredResource) else response.body
         return {"resource": body, "response": {"status": STATUS_TEXT[response.status]}}
 
@@ -247,7 +248,7 @@ class BundleProcessor:
                 responses.append((entry.index, self._batch_entry(principal, entry, base)))
             except GatewayError as exc:
                 located = _relocate(exc, entry.index)
-                status = f"{located.status} {type(located).__name__}"
+                status = _status_line(located.status)
                 responses.append(
                     (entry.index, {"response": {"status": status, "outcome": located.to_operation_outcome()}})
                 )
@@ -261,7 +262,7 @@ class BundleProcessor:
         ids: dict[str, str] = {}
         self._assign(principal, entry, resources, ids)
         if entry.skip_write:
-            return {"response": {"status": "200 OK"}}
+            return _skipped(entry)
         outcome = self.service.write(principal, [self._write_item(entry, resources.get(entry.index))])[0]
         return self._entry_response(entry, outcome, base)
 
@@ -278,6 +279,19 @@ class BundleProcessor:
         return bundle
 
 
+def _status_line(status: int) -> str:
+    """``Bundle.entry.response.status``: the HTTP code and its standard reason phrase (``422 Unprocessable Entity``)."""
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+def _skipped(entry: _Entry) -> dict[str, Any]:
+    """The response to an entry that needed no write (ifNoneExist matched, conditional delete matched nothing)."""
+    response: dict[str, Any] = {"status": "200 OK"}
+    if entry.resource_id:
+        response["location"] = f"{entry.resource_type}/{entry.resource_id}"
+    return {"response": response}
+
+
 def _fragment(stored: StoredResource) -> Any:
     return orjson.Fragment(stored.content)
 
@@ -292,20 +306,25 @@ def _entry_path(index: int, expression: str) -> str:
     return _at(index, ".request")
 
 
+def _prefixed(index: int, diagnostics: str) -> str:
+    prefix = f"entry {index}: "
+    return diagnostics if diagnostics.startswith(prefix) else prefix + diagnostics
+
+
 def _relocate(exc: GatewayError, index: int) -> GatewayError:
-    """The same error, with its locations inside the entry it came from."""
+    """The same error, with its locations inside the entry it came from (relocating twice changes nothing)."""
     issues = [
         Issue(
             i.severity,
             i.code,
-            f"entry {index}: {i.diagnostics}",
+            _prefixed(index, i.diagnostics),
             tuple(_entry_path(index, e) for e in i.expression) or (_at(index),),
             i.details_code,
         )
         for i in exc.issues
     ]
     relocated = type(exc).__new__(type(exc))
-    GatewayError.__init__(relocated, f"entry {index}: {exc.diagnostics}", code=exc.code, issues=issues)
+    GatewayError.__init__(relocated, _prefixed(index, exc.diagnostics), code=exc.code, issues=issues)
     return relocated
 
 
