@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1, le=10000)
     max_include: int = Field(default=2000, ge=1, description="Most resources an _include/_revinclude adds to one page")
     max_bundle_entries: int = Field(default=5000, ge=1)
+    search_total_limit: int = Field(
+        default=1000,
+        ge=0,
+        description="Searches count at most this many matches for Bundle.total unless _total=accurate",
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -78,7 +78,7 @@ class SearchRequest:
     count: int = 50
     sort: list[SortKey] = field(default_factory=list)
     summary: SummaryMode | None = None
-    total: Literal["none", "estimate", "accurate"] = "accurate"
+    total: Literal["none", "estimate", "accurate"] | None = None  # None: counted up to the configured limit
     elements: tuple[str, ...] = ()
     cursor: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)

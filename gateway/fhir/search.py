@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, func, literal, select, tuple_
 
-from gateway.fhir.query import Filter, Include, SearchRequest
+from gateway.fhir.query import Filter, Include, SearchRequest, SortKey
 from gateway.storage.search_sql import (
     combined_date_condition,
     filter_condition,
+    instant_range,
     selectivity_rank,
     sort_expression,
 )
@@ -62,50 +63,89 @@ def _group_instant_filters(filters: list[Filter]) -> tuple[list[list[Filter]], l
     return list(groups.values()), rest
 
 
+@dataclass
+class _QueryPlan:
+    """Where the rows come from, what they must satisfy, and the sort key (None: by id)."""
+
+    source: Any
+    conditions: list[ColumnElement[bool]]
+    key: Any
+    descending: bool
+
+
 class SearchEngine:
-    def __init__(self, store: ResourceStore, zone: tzinfo) -> None:
+    def __init__(self, store: ResourceStore, zone: tzinfo, *, max_include: int = 2000, total_limit: int = 1000) -> None:
         self.store = store
         self.zone = zone
+        self.max_include = max_include
+        self.total_limit = total_limit
 
-    def conditions(self, request: SearchRequest, visibility: Visibility) -> list[ColumnElement[bool]]:
-        """Where-conditions on the resource table; the most selective filter first (it drives the query)."""
+    def plan(self, request: SearchRequest, visibility: Visibility) -> _QueryPlan:
+        """Turn the filters into SQL. An instant range (``Slot?start=ge..&start=le..``) with no more selective filter
+        drives the query by walking the date index in order, so a page costs its size, not the number of matches;
+        such searches are chronological unless ``_sort`` says otherwise. Otherwise the most selective filter
+        drives (an IN), and the others are checked per candidate row (a correlated EXISTS)."""
+        date_groups, rest = _group_instant_filters(request.filters)
+        sort = request.sort[0] if request.sort else None
+        if sort is None and date_groups:
+            spec = date_groups[0][0].param
+            sort = SortKey(spec.name, spec, False) if spec is not None else None
+        walked = next(
+            (g for g in date_groups if sort is not None and sort.param is not None and g[0].name == sort.name), None
+        )
+        if walked is not None and any(selectivity_rank(f) == 0 for f in rest):
+            walked = None  # an _id or chained filter is more selective than any date range
         conditions: list[ColumnElement[bool]] = [
             RESOURCE.c.res_type == request.resource_type,
             RESOURCE.c.deleted.is_(False),
         ]
-        date_groups, rest = _group_instant_filters(request.filters)
+        source: Any = RESOURCE
+        key: Any = None
+        if walked is not None:
+            drv = INDEX["date"].alias("drv")
+            source = RESOURCE.join(drv, drv.c.rid == RESOURCE.c.rid)
+            conditions.extend(instant_range(drv, walked, self.zone))
+            key = drv.c.low
+        elif sort is not None:
+            key = sort_expression(request.resource_type, sort.name, sort.param)
         ranked: list[tuple[int, ColumnElement[bool] | Filter]] = []
         for group in date_groups:
-            ranked.append((1 if len(group) > 1 else 2, combined_date_condition(group, self.zone)))
+            if group is not walked:
+                ranked.append((1 if len(group) > 1 else 2, combined_date_condition(group, self.zone)))
         ranked.extend((selectivity_rank(f), f) for f in rest)
         ranked.sort(key=lambda pair: pair[0])
         for position, (_rank, item) in enumerate(ranked):
-            if isinstance(item, Filter):
-                conditions.append(filter_condition(item, self.zone, driver=position == 0))
-            else:
-                conditions.append(item)
+            driver = position == 0 and walked is None
+            conditions.append(filter_condition(item, self.zone, driver=driver) if isinstance(item, Filter) else item)
         visible = visibility.condition()
         if visible is not None:
             conditions.append(visible)
-        return conditions
+        return _QueryPlan(source, conditions, key, bool(sort and sort.descending))
+
+    def count(self, conn: Connection, plan: _QueryPlan, limit: int | None) -> int | None:
+        """Number of matches; None when it exceeds ``limit`` (counting them all would cost more than the page)."""
+        matches = select(literal(1)).select_from(plan.source).where(*plan.conditions)
+        if limit is not None:
+            matches = matches.limit(limit + 1)
+        number = int(conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one())
+        return None if limit is not None and number > limit else number
 
     def search(self, conn: Connection, request: SearchRequest, visibility: Visibility) -> SearchResult:
-        conditions = self.conditions(request, visibility)
+        plan = self.plan(request, visibility)
         total = None
         if request.total != "none" or request.summary == "count":
-            total = int(conn.execute(select(func.count()).select_from(RESOURCE).where(*conditions)).scalar_one())
+            exact = request.total == "accurate" or request.summary == "count"
+            total = self.count(conn, plan, None if exact else self.total_limit)
         if request.summary == "count" or request.count == 0:
             return SearchResult([], total=total)
-        sort = request.sort[0] if request.sort else None
-        key = sort_expression(request.resource_type, sort.name, sort.param) if sort else None
-        descending = bool(sort and sort.descending)
-        query = select(RESOURCE).where(*conditions)
+        key = plan.key
+        query = select(RESOURCE).select_from(plan.source).where(*plan.conditions)
         if key is not None:
             query = query.add_columns(key.label("sort_key"))
         if request.cursor is not None:
-            query = query.where(self._after(request.cursor, key, descending))
+            query = query.where(self._after(request.cursor, key, plan.descending))
         order = [key, RESOURCE.c.res_id] if key is not None else [RESOURCE.c.res_id]
-        query = query.order_by(*(column.desc() if descending else column.asc() for column in order))
+        query = query.order_by(*(column.desc() if plan.descending else column.asc() for column in order))
         rows = conn.execute(query.limit(request.count + 1)).all()
         matches = [_stored(row) for row in rows[: request.count]]
         next_cursor = None
@@ -134,7 +174,6 @@ class SearchEngine:
         matches: list[StoredResource],
         includes: list[Include],
         visibility: Visibility,
-        limit: int = 2000,
     ) -> list[StoredResource]:
         """Resources named by ``_include`` (targets) and ``_revinclude`` (referrers), iterating where asked."""
         if not includes or not matches:
@@ -148,19 +187,19 @@ class SearchEngine:
                 break
             wanted: list[tuple[str, str]] = []
             for include in active:
-                sources = [r.id for r in frontier if r.resource_type == include.source_type]
+                sources = [r.rid for r in frontier if r.resource_type == include.source_type and r.rid is not None]
                 targets = [r for r in frontier if include.reverse and self._can_be_target(r, include)]
                 if include.reverse and targets:
                     wanted.extend(self._referrers(conn, include, targets))
                 elif not include.reverse and sources:
                     wanted.extend(self._targets(conn, include, sources))
             fresh = [k for k in dict.fromkeys(wanted) if k not in seen]
-            found = self.store.read_many(conn, fresh[: max(0, limit - len(included))])
+            found = self.store.read_many(conn, fresh[: max(0, self.max_include - len(included))])
             frontier = [found[k] for k in fresh if k in found and visibility.allows(found[k].tenant)]
             for stored in frontier:
                 seen.add((stored.resource_type, stored.id))
             included.extend(frontier)
-            if len(included) >= limit:
+            if len(included) >= self.max_include:
                 break
         return included
 
@@ -170,13 +209,11 @@ class SearchEngine:
         return resource.resource_type in allowed
 
     @staticmethod
-    def _targets(conn: Connection, include: Include, source_ids: Iterable[str]) -> list[tuple[str, str]]:
+    def _targets(conn: Connection, include: Include, source_rids: Iterable[int]) -> list[tuple[str, str]]:
         ref = INDEX["reference"]
-        ids = list(source_ids)
         query = select(ref.c.target_type, ref.c.target_id).where(
-            ref.c.res_type == include.source_type,
+            ref.c.rid.in_(list(source_rids)),
             ref.c.param == include.param.name,
-            ref.c.res_id.in_(ids),
             ref.c.target_id.is_not(None),
         )
         if include.target_type:
@@ -186,18 +223,35 @@ class SearchEngine:
     @staticmethod
     def _referrers(conn: Connection, include: Include, targets: list[StoredResource]) -> list[tuple[str, str]]:
         ref = INDEX["reference"]
-        keys = [(t.resource_type, t.id) for t in targets]
-        query = select(ref.c.res_type, ref.c.res_id).where(
-            ref.c.res_type == include.source_type,
-            ref.c.param == include.param.name,
-            tuple_(ref.c.target_type, ref.c.target_id).in_(keys),
-        )
-        return [(row.res_type, row.res_id) for row in conn.execute(query)]
+        ids_by_type: dict[str, list[str]] = {}
+        for target in targets:
+            ids_by_type.setdefault(target.resource_type, []).append(target.id)
+        found: list[tuple[str, str]] = []
+        for target_type, ids in ids_by_type.items():
+            query = (
+                select(RESOURCE.c.res_type, RESOURCE.c.res_id)
+                .select_from(ref.join(RESOURCE, RESOURCE.c.rid == ref.c.rid))
+                .where(
+                    ref.c.res_type == include.source_type,
+                    ref.c.param == include.param.name,
+                    ref.c.target_type == target_type,
+                    ref.c.target_id.in_(ids),
+                )
+            )
+            found.extend((row.res_type, row.res_id) for row in conn.execute(query))
+        return found
 
 
 def _stored(row: Any) -> StoredResource:
     return StoredResource(
-        row.res_type, row.res_id, row.version_id, row.last_updated, row.deleted, row.tenant, row.content
+        row.res_type,
+        row.res_id,
+        row.version_id,
+        row.last_updated,
+        row.deleted,
+        row.tenant,
+        row.content,
+        rid=row.rid,
     )
 
 

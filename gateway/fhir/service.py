@@ -72,7 +72,9 @@ class FhirService:
         self.settings = settings
         self.engine = engine
         self.store = ResourceStore(engine, settings.tz)
-        self.search_engine = SearchEngine(self.store, settings.tz)
+        self.search_engine = SearchEngine(
+            self.store, settings.tz, max_include=settings.max_include, total_limit=settings.search_total_limit
+        )
 
     # -- reads -------------------------------------------------------------------------------------------------------
     def _visible(self, principal: Principal, stored: StoredResource | None, label: str) -> StoredResource:

@@ -27,6 +27,7 @@ class ResourceRow(SQLModel, table=True):
 
     res_type: str = Field(primary_key=True, max_length=TYPE_LEN)
     res_id: str = Field(primary_key=True, max_length=ID_LEN)
+    rid: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))  # compact key of the index rows
     tenant: str | None = Field(default=None, max_length=64)
     version_id: int
     last_updated: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
@@ -54,16 +55,19 @@ class ResourceVersionRow(SQLModel, table=True):
     content: str = Field(sa_column=Column(Text, nullable=False))
 
 
+# Index rows point at their resource by ``resource.rid`` (an integer), which keeps the indexes small.
+
+
 class TokenIndexRow(SQLModel, table=True):
     __tablename__ = "search_token"
     __table_args__ = (
-        Index("ix_token_lookup", "res_type", "param", "code", "system"),
-        Index("ix_token_owner", "res_type", "res_id"),
+        Index("ix_token_lookup", "res_type", "param", "code", "system", "rid"),
+        Index("ix_token_owner", "rid", "param", "code"),
     )
 
     pk: int | None = Field(default=None, sa_column=_surrogate_key())
     res_type: str = Field(max_length=TYPE_LEN)
-    res_id: str = Field(max_length=ID_LEN)
+    rid: int = Field(sa_column=Column(BigInteger, nullable=False))
     param: str = Field(max_length=PARAM_LEN)
     system: str | None = Field(default=None, max_length=255)
     code: str | None = Field(default=None, max_length=255)
@@ -72,14 +76,14 @@ class TokenIndexRow(SQLModel, table=True):
 class DateIndexRow(SQLModel, table=True):
     __tablename__ = "search_date"
     __table_args__ = (
-        Index("ix_date_low", "res_type", "param", "low", "res_id"),
+        Index("ix_date_low", "res_type", "param", "low", "high", "rid"),
         Index("ix_date_high", "res_type", "param", "high"),
-        Index("ix_date_owner", "res_type", "res_id"),
+        Index("ix_date_owner", "rid", "param"),
     )
 
     pk: int | None = Field(default=None, sa_column=_surrogate_key())
     res_type: str = Field(max_length=TYPE_LEN)
-    res_id: str = Field(max_length=ID_LEN)
+    rid: int = Field(sa_column=Column(BigInteger, nullable=False))
     param: str = Field(max_length=PARAM_LEN)
     low: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
     high: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
@@ -90,12 +94,12 @@ class ReferenceIndexRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_reference_target", "res_type", "param", "target_type", "target_id"),
         Index("ix_reference_reverse", "target_type", "target_id", "res_type", "param"),
-        Index("ix_reference_owner", "res_type", "res_id", "param"),
+        Index("ix_reference_owner", "rid", "param"),
     )
 
     pk: int | None = Field(default=None, sa_column=_surrogate_key())
     res_type: str = Field(max_length=TYPE_LEN)
-    res_id: str = Field(max_length=ID_LEN)
+    rid: int = Field(sa_column=Column(BigInteger, nullable=False))
     param: str = Field(max_length=PARAM_LEN)
     target_type: str | None = Field(default=None, max_length=TYPE_LEN)
     target_id: str | None = Field(default=None, max_length=ID_LEN)
@@ -106,12 +110,12 @@ class StringIndexRow(SQLModel, table=True):
     __tablename__ = "search_string"
     __table_args__ = (
         Index("ix_string_lookup", "res_type", "param", "value"),
-        Index("ix_string_owner", "res_type", "res_id"),
+        Index("ix_string_owner", "rid", "param"),
     )
 
     pk: int | None = Field(default=None, sa_column=_surrogate_key())
     res_type: str = Field(max_length=TYPE_LEN)
-    res_id: str = Field(max_length=ID_LEN)
+    rid: int = Field(sa_column=Column(BigInteger, nullable=False))
     param: str = Field(max_length=PARAM_LEN)
     value: str = Field(max_length=512)  # normalised: lower case, accents removed
     exact: str = Field(max_length=512)  # as written, for :exact
@@ -123,12 +127,12 @@ class NumberIndexRow(SQLModel, table=True):
     __tablename__ = "search_number"
     __table_args__ = (
         Index("ix_number_lookup", "res_type", "param", "value"),
-        Index("ix_number_owner", "res_type", "res_id"),
+        Index("ix_number_owner", "rid", "param"),
     )
 
     pk: int | None = Field(default=None, sa_column=_surrogate_key())
     res_type: str = Field(max_length=TYPE_LEN)
-    res_id: str = Field(max_length=ID_LEN)
+    rid: int = Field(sa_column=Column(BigInteger, nullable=False))
     param: str = Field(max_length=PARAM_LEN)
     value: float
     system: str | None = Field(default=None, max_length=255)

@@ -146,19 +146,26 @@ def _check_modifier(spec: SearchParam, modifier: str | None, f: Filter) -> None:
 
 
 def _row_condition(spec: SearchParam, f: Filter, zone: tzinfo, values: Sequence[str]) -> tuple[Any, Any]:
+    """The index table and the condition its row must meet (any of the OR-ed values; owner and param apart)."""
     table = INDEX[spec.index_kind]
     modifier = None if f.modifier in ("not", "missing") else f.modifier
     _check_modifier(spec, modifier, f)
     ors = [value_condition(table, spec, v, modifier, zone, f) for v in values if v != ""]
     if not ors:
         raise _bad(f, "a value is needed")
-    return table, and_(table.c.res_type == spec.resource_type, table.c.param == spec.name, or_(*ors))
+    return table, or_(*ors)
 
 
 def ids_subquery(spec: SearchParam, f: Filter, zone: tzinfo, values: Sequence[str] | None = None) -> Select[Any]:
-    """``SELECT res_id`` of the resources of ``spec.resource_type`` matching the filter's values."""
+    """``SELECT rid`` of the resources of ``spec.resource_type`` matching the filter's values."""
     table, condition = _row_condition(spec, f, zone, values if values is not None else f.values)
-    return select(table.c.res_id).where(condition)
+    return select(table.c.rid).where(table.c.res_type == spec.resource_type, table.c.param == spec.name, condition)
+
+
+def _ids_of(rids: Select[Any]) -> Select[Any]:
+    """The FHIR ids of the resources with these rids (references name their targets by id)."""
+    owner = RESOURCE.alias()
+    return select(owner.c.res_id).where(owner.c.rid.in_(rids))
 
 
 def _chain_subquery(f: Filter, zone: tzinfo) -> Select[Any]:
@@ -171,17 +178,18 @@ def _chain_subquery(f: Filter, zone: tzinfo) -> Select[Any]:
         spec = param(target_type, f.param.name)
         if spec is None:
             continue
-        inner_parts.append(and_(ref.c.target_type == target_type, ref.c.target_id.in_(ids_subquery(spec, f, zone))))
-    current = select(ref.c.res_id).where(
+        matching = _ids_of(ids_subquery(spec, f, zone))
+        inner_parts.append(and_(ref.c.target_type == target_type, ref.c.target_id.in_(matching)))
+    current = select(ref.c.rid).where(
         ref.c.res_type == last_hop.param.resource_type, ref.c.param == last_hop.param.name, or_(*inner_parts)
     )
     for hop in reversed(f.chain[:-1]):
         alias = ref.alias()
-        current = select(alias.c.res_id).where(
+        current = select(alias.c.rid).where(
             alias.c.res_type == hop.param.resource_type,
             alias.c.param == hop.param.name,
             alias.c.target_type.in_(hop.target_types),
-            alias.c.target_id.in_(current),
+            alias.c.target_id.in_(_ids_of(current)),
         )
     return current
 
@@ -197,7 +205,7 @@ def filter_condition(f: Filter, zone: tzinfo, *, driver: bool) -> Any:
         return or_(*(date_condition(column, column, v, zone, instant=False, f=f) for v in f.values))
     assert f.param is not None
     if f.chain:
-        return RESOURCE.c.res_id.in_(_chain_subquery(f, zone))
+        return RESOURCE.c.rid.in_(_chain_subquery(f, zone))
     spec = f.param
     if f.modifier == "missing":
         if f.values[0] not in ("true", "false"):
@@ -211,26 +219,31 @@ def filter_condition(f: Filter, zone: tzinfo, *, driver: bool) -> Any:
         table, condition = _row_condition(spec, f, zone, f.values)
         return not_(_correlated(table, spec, condition))
     if driver:
-        return RESOURCE.c.res_id.in_(ids_subquery(spec, f, zone))
+        return RESOURCE.c.rid.in_(ids_subquery(spec, f, zone))
     table, condition = _row_condition(spec, f, zone, f.values)
     return _correlated(table, spec, condition)
 
 
 def _correlated(table: Any, spec: SearchParam, condition: Any = None) -> Exists:
-    where = [table.c.res_type == spec.resource_type, table.c.res_id == RESOURCE.c.res_id, table.c.param == spec.name]
+    """A probe of the candidate row's own index rows (the owner index ``rid, param``), one per candidate."""
+    where = [table.c.rid == RESOURCE.c.rid, table.c.param == spec.name]
     if condition is not None:
         where.append(condition)
     return exists(select(literal(1)).select_from(table).where(*where))
 
 
-def combined_date_condition(filters: Sequence[Filter], zone: tzinfo) -> ColumnElement[bool]:
-    """Several single-valued filters on the same instant parameter, tested on one index row (a bounded range)."""
+def instant_range(table: Any, filters: Sequence[Filter], zone: tzinfo) -> list[ColumnElement[bool]]:
+    """Several single-valued filters on the same instant parameter, as conditions on one date index row."""
     spec = filters[0].param
     assert spec is not None
-    table = INDEX["date"]
     parts = [date_condition(table.c.low, table.c.high, f.values[0], zone, instant=True, f=f) for f in filters]
-    subquery = select(table.c.res_id).where(table.c.res_type == spec.resource_type, table.c.param == spec.name, *parts)
-    return RESOURCE.c.res_id.in_(subquery)
+    return [table.c.res_type == spec.resource_type, table.c.param == spec.name, *parts]
+
+
+def combined_date_condition(filters: Sequence[Filter], zone: tzinfo) -> ColumnElement[bool]:
+    """The resources whose instant parameter falls in the range the filters draw (an index range scan)."""
+    table = INDEX["date"]
+    return RESOURCE.c.rid.in_(select(table.c.rid).where(*instant_range(table, filters, zone)))
 
 
 def selectivity_rank(f: Filter) -> int:
@@ -260,11 +273,7 @@ def sort_expression(resource_type: str, name: str, spec: SearchParam | None) -> 
     table = INDEX[spec.index_kind]
     column = table.c[{"date": "low", "string": "value", "token": "code"}[spec.index_kind]]
     sentinel: Any = FAR_FUTURE if spec.index_kind == "date" else "\uffff"
-    key = (
-        select(func.min(column))
-        .where(table.c.res_type == resource_type, table.c.res_id == RESOURCE.c.res_id, table.c.param == spec.name)
-        .scalar_subquery()
-    )
+    key = select(func.min(column)).where(table.c.rid == RESOURCE.c.rid, table.c.param == spec.name).scalar_subquery()
     return func.coalesce(key, sentinel)
 
 

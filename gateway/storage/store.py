@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.errors import Conflict, PreconditionFailed
@@ -64,6 +64,7 @@ class StoredResource:
     content: str
     method: str | None = None
     content_hash: str | None = None  # of the current version; history rows do not carry it
+    rid: int | None = None  # the compact key of the current row (index rows point at it)
 
     def json(self) -> dict[str, Any]:
         data: dict[str, Any] = orjson.loads(self.content)
@@ -127,6 +128,7 @@ def _row_to_stored(row: Any, *, method: str | None = None) -> StoredResource:
         row.content,
         method,
         getattr(row, "content_hash", None),
+        getattr(row, "rid", None),
     )
 
 
@@ -147,15 +149,8 @@ class ResourceStore:
     def read_many(self, conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredResource]:
         """Current, non-deleted versions of the given (type, id) keys."""
         found: dict[tuple[str, str], StoredResource] = {}
-        wanted = list(dict.fromkeys(keys))
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            rows = conn.execute(
-                select(RESOURCE).where(
-                    tuple_(RESOURCE.c.res_type, RESOURCE.c.res_id).in_(chunk), RESOURCE.c.deleted.is_(False)
-                )
-            )
-            for row in rows:
+        for query in _by_type(keys):
+            for row in conn.execute(query.where(RESOURCE.c.deleted.is_(False))):
                 found[(row.res_type, row.res_id)] = _row_to_stored(row)
         return found
 
@@ -243,10 +238,7 @@ class ResourceStore:
 
     def _lock_current(self, conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], StoredResource]:
         state: dict[tuple[str, str], StoredResource] = {}
-        ordered = sorted(keys)
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start : start + _CHUNK]
-            query = select(RESOURCE).where(tuple_(RESOURCE.c.res_type, RESOURCE.c.res_id).in_(chunk))
+        for query in _by_type(sorted(keys)):
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
             for row in conn.execute(query):
@@ -312,13 +304,29 @@ class ResourceStore:
         method = "DELETE" if deleted else item.method
         plan.versions.append({k: v for k, v in row.items() if k != "content_hash"} | {"method": method})
         plan.reindex[key] = None if deleted else resource
-        stored = StoredResource(item.resource_type, item.id, version, naive, deleted, tenant, content, method, digest)
+        rid = current.rid if current is not None else None
+        if rid is not None:
+            row["rid"] = rid
+        stored = StoredResource(
+            item.resource_type, item.id, version, naive, deleted, tenant, content, method, digest, rid
+        )
         state[key] = stored
         return stored
 
+    def _allocate_rids(self, conn: Connection, count: int) -> list[int]:
+        """Keys for new rows: a sequence on PostgreSQL; on SQLite the writer holds the lock, so max + 1 is safe."""
+        if conn.dialect.name == "postgresql":
+            rows = conn.exec_driver_sql("SELECT nextval('resource_rid_seq') FROM generate_series(1, %s)", (count,))
+            return [int(r[0]) for r in rows]
+        first = int(conn.execute(select(func.coalesce(func.max(RESOURCE.c.rid), 0))).scalar_one()) + 1
+        return list(range(first, first + count))
+
     def _apply(self, conn: Connection, plan: _Plan) -> None:
         if plan.resource_inserts:
-            conn.execute(insert(RESOURCE), list(plan.resource_inserts.values()))
+            new_rows = list(plan.resource_inserts.values())
+            for row, rid in zip(new_rows, self._allocate_rids(conn, len(new_rows)), strict=True):
+                row["rid"] = rid
+            conn.execute(insert(RESOURCE), new_rows)
         if plan.resource_updates:
             conn.execute(
                 update(RESOURCE)
@@ -334,22 +342,24 @@ class ResourceStore:
                 [{**row, "b_type": row["res_type"], "b_id": row["res_id"]} for row in plan.resource_updates.values()],
             )
         if plan.versions:
-            conn.execute(insert(VERSION), plan.versions)
-        stale = [key for key in plan.reindex if key in plan.had_rows]
+            conn.execute(insert(VERSION), [{k: v for k, v in row.items() if k != "rid"} for row in plan.versions])
+        rows = {**plan.resource_inserts, **plan.resource_updates}
+        stale = [rows[key]["rid"] for key in plan.reindex if key in plan.had_rows]
         self._delete_index_rows(conn, stale)
-        self._insert_index_rows(conn, [(key, res) for key, res in plan.reindex.items() if res is not None])
+        fresh = [((key[0], rows[key]["rid"]), res) for key, res in plan.reindex.items() if res is not None]
+        self._insert_index_rows(conn, fresh)
 
-    def _delete_index_rows(self, conn: Connection, keys: Sequence[tuple[str, str]]) -> None:
-        for start in range(0, len(keys), _CHUNK):
-            chunk = list(keys[start : start + _CHUNK])
+    def _delete_index_rows(self, conn: Connection, rids: Sequence[int]) -> None:
+        for start in range(0, len(rids), _CHUNK):
+            chunk = list(rids[start : start + _CHUNK])
             for table in INDEX.values():
-                conn.execute(delete(table).where(tuple_(table.c.res_type, table.c.res_id).in_(chunk)))
+                conn.execute(delete(table).where(table.c.rid.in_(chunk)))
 
-    def _insert_index_rows(self, conn: Connection, resources: Sequence[tuple[tuple[str, str], dict[str, Any]]]) -> None:
+    def _insert_index_rows(self, conn: Connection, resources: Sequence[tuple[tuple[str, int], dict[str, Any]]]) -> None:
         """Derive and insert index rows through the driver's executemany (the hot path of bulk loads)."""
         sqlite = conn.dialect.name == "sqlite"
         batches: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in INDEX}
-        for (res_type, res_id), resource in resources:
+        for (res_type, rid), resource in resources:
             derived = index_resource(resource, self.zone)
             for kind, columns in INDEX_COLUMNS.items():
                 target = batches[kind]
@@ -357,11 +367,11 @@ class ResourceStore:
                     values = [row[c] for c in columns]
                     if sqlite and kind == "date":
                         values = [_sqlite_datetime(v) for v in values]
-                    target.append((res_type, res_id, *values))
+                    target.append((res_type, rid, *values))
         marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         for kind, rows in batches.items():
             if rows:
-                columns = ("res_type", "res_id", *INDEX_COLUMNS[kind])
+                columns = ("res_type", "rid", *INDEX_COLUMNS[kind])
                 placeholders = ", ".join([marker] * len(columns))
                 sql = f"INSERT INTO {INDEX[kind].name} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
                 conn.exec_driver_sql(sql, rows)
@@ -383,13 +393,13 @@ class ResourceStore:
             if resource_types:
                 wipe = wipe.where(table.c.res_type.in_(resource_types))
             conn.execute(wipe)
-        query = select(RESOURCE.c.res_type, RESOURCE.c.res_id, RESOURCE.c.content).where(RESOURCE.c.deleted.is_(False))
+        query = select(RESOURCE.c.res_type, RESOURCE.c.rid, RESOURCE.c.content).where(RESOURCE.c.deleted.is_(False))
         if resource_types:
             query = query.where(RESOURCE.c.res_type.in_(resource_types))
         total = 0
-        pending: list[tuple[tuple[str, str], dict[str, Any]]] = []
-        for row in conn.execute(query.order_by(RESOURCE.c.res_type, RESOURCE.c.res_id)).yield_per(1000):
-            pending.append(((row.res_type, row.res_id), orjson.loads(row.content)))
+        pending: list[tuple[tuple[str, int], dict[str, Any]]] = []
+        for row in conn.execute(query.order_by(RESOURCE.c.rid)).yield_per(1000):
+            pending.append(((row.res_type, row.rid), orjson.loads(row.content)))
             if len(pending) >= 1000:
                 self._insert_index_rows(conn, pending)
                 total += len(pending)
@@ -402,6 +412,17 @@ class ResourceStore:
         if resource_type:
             query = query.where(RESOURCE.c.res_type == resource_type)
         return int(conn.execute(query).scalar_one())
+
+
+def _by_type(keys: Iterable[tuple[str, str]]) -> Iterator[Select[Any]]:
+    """Queries for the resource rows of (type, id) keys, per type and in chunks, so each uses the primary key."""
+    ids_by_type: dict[str, list[str]] = {}
+    for resource_type, resource_id in dict.fromkeys(keys):
+        ids_by_type.setdefault(resource_type, []).append(resource_id)
+    for resource_type, ids in ids_by_type.items():
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            yield select(RESOURCE).where(RESOURCE.c.res_type == resource_type, RESOURCE.c.res_id.in_(chunk))
 
 
 def _sqlite_datetime(value: Any) -> Any:
