@@ -81,7 +81,7 @@ class SearchRequest:
     total: Literal["none", "estimate", "accurate"] | None = None  # None: counted up to the configured limit
     elements: tuple[str, ...] = ()
     cursor: dict[str, Any] | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (parameter, message)
     echo: list[tuple[str, str]] = field(default_factory=list)  # parameters as applied, for self/next links
 
 
@@ -245,7 +245,7 @@ def parse_search(
                 message = f"unknown search parameter '{name}' for {resource_type}"
                 if strict:
                     raise _bad(message, name) from None
-                request.warnings.append(message + " (ignored)")
+                request.warnings.append((name, message + " (ignored)"))
                 continue
         request.echo.append((name, raw))
     if not registry().get(resource_type):

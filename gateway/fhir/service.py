@@ -195,7 +195,10 @@ class FhirService:
         next_link = None
         if result.next_cursor is not None:
             next_link = link_url(base, resource_type, [*request.echo, ("_cursor", encode_cursor(result.next_cursor))])
-        warnings = [Issue("warning", "not-supported", w, (), "API-SEARCH-IGNORED") for w in request.warnings]
+        warnings = [
+            Issue("warning", "not-supported", text, (f"parameter:{name}",), "API-SEARCH-IGNORED")
+            for name, text in request.warnings
+        ]
         body = searchset(
             base=base,
             self_link=self_link,

@@ -188,7 +188,8 @@ class ResourceStore:
         if at is not None:
             query = query.where(VERSION.c.last_updated <= at)
         if tenants is not None:
-            query = query.where(VERSION.c.tenant.in_([t for t in tenants if t is not None]))
+            owned = VERSION.c.tenant.in_([t for t in tenants if t is not None])
+            query = query.where(owned | VERSION.c.tenant.is_(None) if None in tenants else owned)
         if after is not None:
             query = query.where(tuple_(*key) < tuple_(*after))
         query = query.order_by(*(column.desc() for column in key)).limit(limit)

@@ -45,7 +45,7 @@ def test_includes_and_result_parameters() -> None:
 
 
 def test_unknown_parameter_warns_or_fails_under_strict_handling() -> None:
-    assert parse(("colour", "blue")).warnings == ["unknown search parameter 'colour' for Slot (ignored)"]
+    assert parse(("colour", "blue")).warnings == [("colour", "unknown search parameter 'colour' for Slot (ignored)")]
     with pytest.raises(InvalidRequest, match="colour"):
         parse(("colour", "blue"), strict=True)
 
