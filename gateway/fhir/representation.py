@@ -70,6 +70,21 @@ def link_url(base: str, resource_type: str | None, pairs: Sequence[tuple[str, st
     return f"{path}{suffix}" + (f"?{query}" if query else "")
 
 
+def _paged_bundle(kind: str, total: int | None, self_link: str, next_link: str | None) -> dict[str, Any]:
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": new_id(),
+        "meta": {"lastUpdated": format_instant(utc_now())},
+        "type": kind,
+    }
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = [{"relation": "self", "url": self_link}]
+    if next_link:
+        bundle["link"].append({"relation": "next", "url": next_link})
+    return bundle
+
+
 def searchset(
     *,
     base: str,
@@ -82,17 +97,7 @@ def searchset(
     elements: Sequence[str],
     warnings: Sequence[Issue] = (),
 ) -> dict[str, Any]:
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "id": new_id(),
-        "meta": {"lastUpdated": format_instant(utc_now())},
-        "type": "searchset",
-    }
-    if total is not None:
-        bundle["total"] = total
-    bundle["link"] = [{"relation": "self", "url": self_link}]
-    if next_link:
-        bundle["link"].append({"relation": "next", "url": next_link})
+    bundle = _paged_bundle("searchset", total, self_link, next_link)
     entries: list[dict[str, Any]] = [
         {"fullUrl": full_url(base, s), "resource": view(s, summary, elements), "search": {"mode": "match"}}
         for s in matches
@@ -112,17 +117,7 @@ def searchset(
 def history_bundle(
     *, base: str, self_link: str, next_link: str | None, versions: Sequence[StoredResource], total: int | None
 ) -> dict[str, Any]:
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "id": new_id(),
-        "meta": {"lastUpdated": format_instant(utc_now())},
-        "type": "history",
-    }
-    if total is not None:
-        bundle["total"] = total
-    bundle["link"] = [{"relation": "self", "url": self_link}]
-    if next_link:
-        bundle["link"].append({"relation": "next", "url": next_link})
+    bundle = _paged_bundle("history", total, self_link, next_link)
     entries = []
     for version in versions:
         url = f"{version.resource_type}/{version.id}"

@@ -18,7 +18,7 @@ from gateway.storage.search_sql import (
     selectivity_rank,
     sort_expression,
 )
-from gateway.storage.store import INDEX, RESOURCE, ResourceStore, StoredResource
+from gateway.storage.store import INDEX, RESOURCE, ResourceStore, StoredResource, row_to_stored
 
 MAX_INCLUDE_DEPTH = 4
 
@@ -147,7 +147,7 @@ class SearchEngine:
         order = [key, RESOURCE.c.res_id] if key is not None else [RESOURCE.c.res_id]
         query = query.order_by(*(column.desc() if plan.descending else column.asc() for column in order))
         rows = conn.execute(query.limit(request.count + 1)).all()
-        matches = [_stored(row) for row in rows[: request.count]]
+        matches = [row_to_stored(row) for row in rows[: request.count]]
         next_cursor = None
         if len(rows) > request.count:
             last = rows[request.count - 1]
@@ -240,19 +240,6 @@ class SearchEngine:
             )
             found.extend((row.res_type, row.res_id) for row in conn.execute(query))
         return found
-
-
-def _stored(row: Any) -> StoredResource:
-    return StoredResource(
-        row.res_type,
-        row.res_id,
-        row.version_id,
-        row.last_updated,
-        row.deleted,
-        row.tenant,
-        row.content,
-        rid=row.rid,
-    )
 
 
 __all__ = ["SearchEngine", "SearchResult", "Visibility"]

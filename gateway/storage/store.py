@@ -117,7 +117,8 @@ def content_hash(resource: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _row_to_stored(row: Any, *, method: str | None = None) -> StoredResource:
+def row_to_stored(row: Any, *, method: str | None = None) -> StoredResource:
+    """A resource row (current or history) as a StoredResource."""
     return StoredResource(
         row.res_type,
         row.res_id,
@@ -144,14 +145,14 @@ class ResourceStore:
         row = conn.execute(
             select(RESOURCE).where(RESOURCE.c.res_type == resource_type, RESOURCE.c.res_id == resource_id)
         ).first()
-        return _row_to_stored(row) if row else None
+        return row_to_stored(row) if row else None
 
     def read_many(self, conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredResource]:
         """Current, non-deleted versions of the given (type, id) keys."""
         found: dict[tuple[str, str], StoredResource] = {}
         for query in _by_type(keys):
             for row in conn.execute(query.where(RESOURCE.c.deleted.is_(False))):
-                found[(row.res_type, row.res_id)] = _row_to_stored(row)
+                found[(row.res_type, row.res_id)] = row_to_stored(row)
         return found
 
     def vread(self, conn: Connection, resource_type: str, resource_id: str, version_id: int) -> StoredResource | None:
@@ -162,7 +163,7 @@ class ResourceStore:
                 VERSION.c.version_id == version_id,
             )
         ).first()
-        return _row_to_stored(row, method=row.method) if row else None
+        return row_to_stored(row, method=row.method) if row else None
 
     def history(
         self,
@@ -193,7 +194,7 @@ class ResourceStore:
         if after is not None:
             query = query.where(tuple_(*key) < tuple_(*after))
         query = query.order_by(*(column.desc() for column in key)).limit(limit)
-        return [_row_to_stored(row, method=row.method) for row in conn.execute(query)]
+        return [row_to_stored(row, method=row.method) for row in conn.execute(query)]
 
     def count_history(
         self, conn: Connection, *, resource_type: str | None = None, resource_id: str | None = None
@@ -243,7 +244,7 @@ class ResourceStore:
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
             for row in conn.execute(query):
-                state[(row.res_type, row.res_id)] = _row_to_stored(row)
+                state[(row.res_type, row.res_id)] = row_to_stored(row)
         return state
 
     def _plan_item(self, item: WriteItem, state: dict[tuple[str, str], StoredResource], plan: _Plan) -> WriteOutcome:
@@ -460,4 +461,5 @@ __all__ = [
     "WriteItem",
     "WriteOutcome",
     "content_hash",
+    "row_to_stored",
 ]
