@@ -9,6 +9,7 @@
     ├── Forbidden                403
     ├── NotFound                 404
     ├── MethodNotAllowed         405
+    ├── NotAcceptable            406  the client accepts only formats the server does not produce
     ├── Conflict                 409
     ├── Gone                     410  the resource was deleted
     ├── PreconditionFailed       412  If-Match does not match the current version
@@ -140,6 +141,12 @@ class MethodNotAllowed(GatewayError):
     default_code = "API-METHOD"
 
 
+class NotAcceptable(GatewayError):
+    status = 406
+    issue_code = "not-supported"
+    default_code = "API-NOT-ACCEPTABLE"
+
+
 class Conflict(GatewayError):
     status = 409
     issue_code = "conflict"
@@ -184,6 +191,7 @@ __all__ = [
     "InvalidRequest",
     "Issue",
     "MethodNotAllowed",
+    "NotAcceptable",
     "NotFound",
     "PayloadTooLarge",
     "PreconditionFailed",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -10,6 +10,7 @@ from gateway.api.deps import BundlesDep, PrincipalDep, ServiceDep, SettingsDep
 from gateway.api.wire import (
     FhirJSONResponse,
     base_url,
+    check_acceptable,
     form_pairs,
     query_pairs,
     read_json,
@@ -18,7 +19,12 @@ from gateway.api.wire import (
     strict_handling,
 )
 
-router = APIRouter(prefix="/fhir", tags=["FHIR"], default_response_class=FhirJSONResponse)
+router = APIRouter(
+    prefix="/fhir",
+    tags=["FHIR"],
+    default_response_class=FhirJSONResponse,
+    dependencies=[Depends(check_acceptable)],
+)
 
 
 @router.get("/metadata", summary="CapabilityStatement")

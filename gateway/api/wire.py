@@ -8,7 +8,7 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
-from gateway.errors import InvalidRequest, UnsupportedMediaType
+from gateway.errors import InvalidRequest, NotAcceptable, UnsupportedMediaType
 from gateway.fhir.service import FhirResponse, ReturnPreference
 from gateway.storage.store import StoredResource
 
@@ -48,6 +48,22 @@ async def read_json(request: Request) -> Any:
             expression=f"body:line {exc.lineno}, column {exc.colno}",
             code="API-JSON",
         ) from exc
+
+
+ACCEPTABLE = ("application/fhir+json", "application/json", "application/json+fhir", "application/*", "*/*", "text/json")
+FORMAT_ALIASES = ("json", "application/fhir+json", "application/json", "application/json+fhir")
+
+
+def check_acceptable(request: Request) -> None:
+    """406 when the client accepts only a format this server does not produce (XML, Turtle)."""
+    requested = request.query_params.get("_format")
+    if requested is not None and requested.split(";")[0].strip() not in FORMAT_ALIASES:
+        raise NotAcceptable(f"_format={requested} is not served; this server speaks FHIR JSON", expression="_format")
+    accept = request.headers.get("accept")
+    if accept:
+        kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+        if not any(kind in ACCEPTABLE for kind in kinds):
+            raise NotAcceptable(f"Accept: {accept} cannot be met; this server speaks {FHIR_JSON}", expression="Accept")
 
 
 def prefer(request: Request) -> dict[str, str]:
@@ -101,6 +117,7 @@ __all__ = [
     "FHIR_JSON",
     "FhirJSONResponse",
     "base_url",
+    "check_acceptable",
     "form_pairs",
     "prefer",
     "query_pairs",

@@ -45,3 +45,22 @@ def test_unknown_endpoint_is_an_operation_outcome(client: httpx.Client) -> None:
 def test_production_is_refused_until_authentication_exists(tmp_path: object) -> None:
     with pytest.raises(ProductionRefused, match="no authentication"):
         create_app(Settings(env="production", database_url="sqlite:///:memory:"), configure_logs=False)
+
+
+@pytest.mark.parametrize(
+    ("headers", "params", "status"),
+    [
+        ({"Accept": "application/fhir+xml"}, {}, 406),
+        ({"Accept": "text/html, application/xhtml+xml"}, {}, 406),
+        ({}, {"_format": "xml"}, 406),
+        ({"Accept": "application/json+fhir"}, {}, 200),
+        ({"Accept": "application/fhir+json; fhirVersion=4.0"}, {}, 200),
+        ({"Accept": "*/*"}, {"_format": "json"}, 200),
+    ],
+)
+def test_only_json_is_served(
+    client: httpx.Client, headers: dict[str, str], params: dict[str, str], status: int
+) -> None:
+    response = client.get("/fhir/Patient", headers=headers, params=params)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/fhir+json")
