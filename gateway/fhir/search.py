@@ -100,12 +100,14 @@ class SearchEngine:
             RESOURCE.c.deleted.is_(False),
         ]
         source: Any = RESOURCE
+        owner: Any = RESOURCE.c.rid
         key: Any = None
         if walked is not None:
             drv = INDEX["date"].alias("drv")
             source = RESOURCE.join(drv, drv.c.rid == RESOURCE.c.rid)
             conditions.extend(instant_range(drv, walked, self.zone))
             key = drv.c.low
+            owner = drv.c.rid
         elif sort is not None:
             key = sort_expression(request.resource_type, sort.name, sort.param)
         ranked: list[tuple[int, ColumnElement[bool] | Filter]] = []
@@ -116,7 +118,9 @@ class SearchEngine:
         ranked.sort(key=lambda pair: pair[0])
         for position, (_rank, item) in enumerate(ranked):
             driver = position == 0 and walked is None
-            conditions.append(filter_condition(item, self.zone, driver=driver) if isinstance(item, Filter) else item)
+            if isinstance(item, Filter):  # probes hang on the walked index row: no resource row is read for misses
+                item = filter_condition(item, self.zone, driver=driver, owner=owner)
+            conditions.append(item)
         visible = visibility.condition()
         if visible is not None:
             conditions.append(visible)

@@ -93,7 +93,6 @@ class ReferenceIndexRow(SQLModel, table=True):
     __tablename__ = "search_reference"
     __table_args__ = (
         Index("ix_reference_target", "res_type", "param", "target_type", "target_id"),
-        Index("ix_reference_reverse", "target_type", "target_id", "res_type", "param"),
         Index("ix_reference_owner", "rid", "param"),
     )
 

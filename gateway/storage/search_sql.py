@@ -194,8 +194,10 @@ def _chain_subquery(f: Filter, zone: tzinfo) -> Select[Any]:
     return current
 
 
-def filter_condition(f: Filter, zone: tzinfo, *, driver: bool) -> Any:
-    """The condition on the resource table for one filter: an IN (driver) or a correlated EXISTS."""
+def filter_condition(f: Filter, zone: tzinfo, *, driver: bool, owner: Any = None) -> Any:
+    """The condition for one filter: an IN on the resource table (driver) or an EXISTS probe correlated to
+    ``owner`` (the rid column of the rows being walked: the resource table's, or the driving index's)."""
+    owner = RESOURCE.c.rid if owner is None else owner
     if f.special is not None and f.modifier == "missing":  # every resource has an id and a lastUpdated
         return false() if f.values[0] == "true" else true()
     if f.special == "_id":
@@ -205,28 +207,28 @@ def filter_condition(f: Filter, zone: tzinfo, *, driver: bool) -> Any:
         return or_(*(date_condition(column, column, v, zone, instant=False, f=f) for v in f.values))
     assert f.param is not None
     if f.chain:
-        return RESOURCE.c.rid.in_(_chain_subquery(f, zone))
+        return owner.in_(_chain_subquery(f, zone))
     spec = f.param
     if f.modifier == "missing":
         if f.values[0] not in ("true", "false"):
             raise _bad(f, ":missing takes true or false")
         table = INDEX[spec.index_kind]
-        any_row = _correlated(table, spec)
+        any_row = _correlated(table, spec, owner)
         return not_(any_row) if f.values[0] == "true" else any_row
     if f.modifier == "not":
         if spec.type != "token":
             raise _bad(f, ":not applies to token parameters only")
         table, condition = _row_condition(spec, f, zone, f.values)
-        return not_(_correlated(table, spec, condition))
+        return not_(_correlated(table, spec, owner, condition))
     if driver:
         return RESOURCE.c.rid.in_(ids_subquery(spec, f, zone))
     table, condition = _row_condition(spec, f, zone, f.values)
-    return _correlated(table, spec, condition)
+    return _correlated(table, spec, owner, condition)
 
 
-def _correlated(table: Any, spec: SearchParam, condition: Any = None) -> Exists:
+def _correlated(table: Any, spec: SearchParam, owner: Any, condition: Any = None) -> Exists:
     """A probe of the candidate row's own index rows (the owner index ``rid, param``), one per candidate."""
-    where = [table.c.rid == RESOURCE.c.rid, table.c.param == spec.name]
+    where = [table.c.rid == owner, table.c.param == spec.name]
     if condition is not None:
         where.append(condition)
     return exists(select(literal(1)).select_from(table).where(*where))

@@ -92,7 +92,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('search_reference', schema=None) as batch_op:
         batch_op.create_index('ix_reference_owner', ['rid', 'param'], unique=False)
-        batch_op.create_index('ix_reference_reverse', ['target_type', 'target_id', 'res_type', 'param'], unique=False)
         batch_op.create_index('ix_reference_target', ['res_type', 'param', 'target_type', 'target_id'], unique=False)
 
     op.create_table('search_string',
@@ -138,7 +137,6 @@ def downgrade() -> None:
     op.drop_table('search_string')
     with op.batch_alter_table('search_reference', schema=None) as batch_op:
         batch_op.drop_index('ix_reference_target')
-        batch_op.drop_index('ix_reference_reverse')
         batch_op.drop_index('ix_reference_owner')
 
     op.drop_table('search_reference')
