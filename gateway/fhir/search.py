@@ -73,6 +73,14 @@ class _QueryPlan:
     descending: bool
 
 
+def _own_status_filter(f: Filter) -> bool:
+    """A plain ``status=code[,code]`` filter on the resource's own ``status`` element."""
+    spec = f.param
+    plain = not f.chain and f.modifier is None and f.special is None
+    own = spec is not None and spec.name == "status" and spec.paths == ("status",)
+    return plain and own and all(v and "|" not in v for v in f.values)
+
+
 class SearchEngine:
     def __init__(self, store: ResourceStore, zone: tzinfo, *, max_include: int = 2000, total_limit: int = 1000) -> None:
         self.store = store
@@ -106,6 +114,10 @@ class SearchEngine:
             drv = INDEX["date"].alias("drv")
             source = RESOURCE.join(drv, drv.c.rid == RESOURCE.c.rid)
             conditions.extend(instant_range(drv, walked, self.zone))
+            status = next((f for f in rest if _own_status_filter(f)), None)
+            if status is not None:  # date rows carry the resource's status: one range scan of that status only
+                rest = [f for f in rest if f is not status]
+                conditions.append(drv.c.status.in_(status.values))
             key = drv.c.low
             owner = drv.c.rid
         elif sort is not None:

@@ -121,12 +121,14 @@ def _numbers(value: Any) -> list[dict[str, Any]]:
 def index_resource(resource: dict[str, Any], zone: tzinfo) -> IndexRows:
     """All index rows for a resource of a supported type."""
     rows = IndexRows()
+    status = resource.get("status")
+    own_status = status[:64] if isinstance(status, str) else None
     for spec in registry().get(resource["resourceType"], {}).values():
         target: list[dict[str, Any]] = getattr(rows, spec.index_kind)
         seen: set[tuple[Any, ...]] = set()
         for path in spec.paths:
             for value in evaluate(resource, path):
-                for row in _rows_for(spec, value, zone):
+                for row in _rows_for(spec, value, zone, own_status):
                     key = tuple(row.values())
                     if key not in seen:
                         seen.add(key)
@@ -135,11 +137,11 @@ def index_resource(resource: dict[str, Any], zone: tzinfo) -> IndexRows:
     return rows
 
 
-def _rows_for(spec: SearchParam, value: Any, zone: tzinfo) -> list[dict[str, Any]]:
+def _rows_for(spec: SearchParam, value: Any, zone: tzinfo, status: str | None) -> list[dict[str, Any]]:
     if spec.type == "token":
         return [{"system": s[:255] if s else None, "code": c[:255]} for s, c in _tokens(value)]
     if spec.type == "date":
-        return [{"low": low, "high": high} for low, high in _dates(value, zone)]
+        return [{"low": low, "high": high, "status": status} for low, high in _dates(value, zone)]
     if spec.type in ("reference", "uri"):
         return _references(value, spec)
     if spec.type == "string":

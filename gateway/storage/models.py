@@ -77,6 +77,7 @@ class DateIndexRow(SQLModel, table=True):
     __tablename__ = "search_date"
     __table_args__ = (
         Index("ix_date_low", "res_type", "param", "low", "high", "rid"),
+        Index("ix_date_status", "res_type", "param", "status", "low", "high", "rid"),
         Index("ix_date_high", "res_type", "param", "high"),
         Index("ix_date_owner", "rid", "param"),
     )
@@ -87,6 +88,8 @@ class DateIndexRow(SQLModel, table=True):
     param: str = Field(max_length=PARAM_LEN)
     low: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
     high: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
+    # The resource's own status, so "status + date range" (free Slots this week) is one index range scan.
+    status: str | None = Field(default=None, max_length=64)
 
 
 class ReferenceIndexRow(SQLModel, table=True):

@@ -41,7 +41,7 @@ INDEX: dict[str, Table] = {
 }
 INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "token": ("param", "system", "code"),
-    "date": ("param", "low", "high"),
+    "date": ("param", "low", "high", "status"),
     "reference": ("param", "target_type", "target_id", "url"),
     "string": ("param", "value", "exact"),
     "number": ("param", "value", "system", "code"),

@@ -67,3 +67,14 @@ def test_ignored_parameter_warning_names_the_parameter(service: FhirService) -> 
     outcome = next(e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome")
     assert outcome["issue"][0]["expression"] == ["parameter:colour"]
     assert outcome["issue"][0]["severity"] == "warning"
+
+
+def test_status_and_instant_range_search_only_matching_statuses(service: FhirService) -> None:
+    service.store.bulk_upsert(
+        [WriteItem("Slot", "slot-04", slot(4, 10, "busy")), WriteItem("Slot", "slot-02", slot(2, 12, "busy"))]
+    )
+    window = (("start", "ge2026-11-23T09:00:00+01:00"), ("start", "le2026-11-23T12:30:00+01:00"))
+    assert match_ids(search(service, *window, ("status", "free"))) == ["slot-05", "slot-03"]
+    assert match_ids(search(service, *window, ("status", "busy,free"))) == ["slot-05", "slot-04", "slot-03", "slot-02"]
+    assert match_ids(search(service, *window, ("status:not", "free"))) == ["slot-04", "slot-02"]
+    assert search(service, *window, ("status", "free"), ("_summary", "count"))["total"] == 2

@@ -32,8 +32,18 @@ def test_dates_are_utc_ranges_and_local_dates_use_the_configured_zone() -> None:
         {"resourceType": "Patient", "birthDate": "1980-05-01", "meta": {"tag": [{"code": "t"}]}}, PARIS
     )
     assert rows.date == [
-        {"param": "birthdate", "low": datetime(1980, 4, 30, 22, 0), "high": datetime(1980, 5, 1, 21, 59, 59, 999999)}
+        {
+            "param": "birthdate",
+            "low": datetime(1980, 4, 30, 22, 0),
+            "high": datetime(1980, 5, 1, 21, 59, 59, 999999),
+            "status": None,
+        }
     ]
+
+
+def test_date_rows_carry_the_resource_status() -> None:
+    rows = index_resource({"resourceType": "Slot", "status": "free", "start": "2026-11-23T09:00:00+01:00"}, PARIS)
+    assert [(r["param"], r["status"]) for r in rows.date] == [("start", "free")]
 
 
 def test_period_with_open_end_is_unbounded() -> None:

@@ -59,9 +59,11 @@ def upgrade() -> None:
     sa.Column('param', sa.String(length=64), nullable=False),
     sa.Column('low', sa.DateTime(), nullable=False),
     sa.Column('high', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('pk')
     )
     with op.batch_alter_table('search_date', schema=None) as batch_op:
+        batch_op.create_index('ix_date_status', ['res_type', 'param', 'status', 'low', 'high', 'rid'], unique=False)
         batch_op.create_index('ix_date_high', ['res_type', 'param', 'high'], unique=False)
         batch_op.create_index('ix_date_low', ['res_type', 'param', 'low', 'high', 'rid'], unique=False)
         batch_op.create_index('ix_date_owner', ['rid', 'param'], unique=False)
@@ -147,6 +149,7 @@ def downgrade() -> None:
     op.drop_table('search_number')
     with op.batch_alter_table('search_date', schema=None) as batch_op:
         batch_op.drop_index('ix_date_owner')
+        batch_op.drop_index('ix_date_status')
         batch_op.drop_index('ix_date_low')
         batch_op.drop_index('ix_date_high')
 
