@@ -231,16 +231,15 @@ class FhirService:
         return resource
 
     def write(self, principal: Principal, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        """Store prepared writes in one transaction (all or nothing)."""
+        """Store prepared writes in one transaction (all or nothing), owned by the principal's tenant; a resource
+        of a tenant the principal cannot see is never replaced (it answers as unknown)."""
+        tenants = principal.visibility.tenants
+        owners = None if tenants is None else frozenset({*tenants, None})
         for item in items:
-            if item.tenant is None:
-                item.tenant = principal.tenant
+            item.tenant = item.tenant or principal.tenant
+            item.owners = owners
         with write_transaction(self.engine) as conn:
-            outcomes = self.store.write(conn, items)
-            for outcome in outcomes:
-                if outcome.stored is not None and not principal.visibility.allows(outcome.stored.tenant):
-                    raise NotFound(f"{outcome.stored.reference} is not known", expression=outcome.stored.resource_type)
-            return outcomes
+            return self.store.write(conn, items)
 
     def create(
         self, principal: Principal, resource_type: str, body: Any, base: str, prefer: ReturnPreference

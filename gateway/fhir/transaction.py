@@ -21,7 +21,7 @@ from gateway.fhir.ids import new_id
 from gateway.fhir.query import parse_search
 from gateway.fhir.service import FhirResponse, FhirService, business_id, parse_etag
 from gateway.fhir.validation import validate_resource
-from gateway.storage.db import read_transaction, write_transaction
+from gateway.storage.db import read_transaction
 from gateway.storage.store import StoredResource, WriteItem, WriteOutcome
 from security.principal import Principal
 
@@ -130,10 +130,7 @@ class BundleProcessor:
             resources[index] = self._rewrite(principal, resource, ids, index)
         writes = sorted((e for e in entries if e.method != "GET" and not e.skip_write), key=lambda e: ORDER[e.method])
         items = [self._write_item(e, resources.get(e.index)) for e in writes]
-        for item in items:
-            item.tenant = item.tenant or principal.tenant
-        with write_transaction(self.service.engine) as conn:
-            outcomes = self.service.store.write(conn, items)
+        outcomes = self.service.write(principal, items)
         by_index = {e.index: o for e, o in zip(writes, outcomes, strict=True)}
         response_entries = []
         for entry in entries:

@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from gateway.errors import Conflict, PreconditionFailed
+from gateway.errors import Conflict, NotFound, PreconditionFailed
 from gateway.fhir.dates import format_instant, utc_now
 from gateway.storage.db import write_transaction
 from gateway.storage.indexer import index_resource
@@ -89,6 +89,7 @@ class WriteItem:
     tenant: str | None = None
     if_match: int | None = None
     method: str = "PUT"
+    owners: frozenset[str | None] | None = None  # tenants whose existing resources this write may replace (None: any)
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,8 @@ class ResourceStore:
     def _plan_item(self, item: WriteItem, state: dict[tuple[str, str], StoredResource], plan: _Plan) -> WriteOutcome:
         key = (item.resource_type, item.id)
         current = state.get(key)
+        if current is not None and item.owners is not None and current.tenant not in item.owners:
+            raise NotFound(f"{item.resource_type}/{item.id} is not known", expression=item.resource_type)
         if item.if_match is not None and (current is None or current.deleted or current.version_id != item.if_match):
             have = "no current version" if current is None or current.deleted else f'version "{current.version_id}"'
             raise PreconditionFailed(

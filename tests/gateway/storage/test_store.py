@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select
 
-from gateway.errors import PreconditionFailed
+from gateway.errors import NotFound, PreconditionFailed
 from gateway.storage.db import read_transaction, write_transaction
 from gateway.storage.store import INDEX, ResourceStore, WriteItem, content_hash
 
@@ -107,3 +107,12 @@ def test_reindex_rebuilds_identical_indexes(store: ResourceStore) -> None:
         assert store.reindex(conn) == 25
     assert snapshot() == before
     assert len(before["token"]) == 25 and len(before["date"]) == 50 and len(before["reference"]) == 25
+
+
+def test_a_write_never_replaces_a_resource_of_another_tenant(store: ResourceStore) -> None:
+    write(store, WriteItem("Slot", "a", slot("a"), tenant="350000001"))
+    intruder = WriteItem("Slot", "a", slot("a", "busy"), tenant="350000002", owners=frozenset({"350000002", None}))
+    with pytest.raises(NotFound, match="Slot/a is not known"):
+        write(store, intruder)
+    owner = WriteItem("Slot", "a", slot("a", "busy"), tenant="350000001", owners=frozenset({"350000001", None}))
+    assert write(store, owner) == ["updated"]
