@@ -30,7 +30,19 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
-        for key in ("method", "route", "status", "duration_ms", "client"):
+        for key in (
+            "method",
+            "route",
+            "status",
+            "duration_ms",
+            "client",
+            "peer",
+            "port",
+            "bytes",
+            "error_type",
+            "owner",
+            "job",
+        ):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
