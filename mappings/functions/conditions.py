@@ -1,0 +1,45 @@
+"""Conditions for ``when:``: presence and comparisons of source values."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mappings.registry import MapContext, condition
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+@condition("present")
+def present(value: Any, _ctx: MapContext) -> bool:
+    """The value (or, with named sources, any of them) is there and not blank."""
+    if isinstance(value, dict):
+        return any(_text(v) is not None for v in value.values())
+    return _text(value) is not None
+
+
+@condition("equals")
+def equals(value: Any, _ctx: MapContext, to: str) -> bool:
+    """The value equals ``to`` (case-insensitive)."""
+    text = _text(value)
+    return text is not None and text.upper() == str(to).upper()
+
+
+@condition("one_of")
+def one_of(value: Any, _ctx: MapContext, values: list[str]) -> bool:
+    text = _text(value)
+    return text is not None and text.upper() in {str(v).upper() for v in values}
+
+
+@condition("matches")
+def matches(value: Any, _ctx: MapContext, pattern: str) -> bool:
+    text = _text(value)
+    return text is not None and re.fullmatch(pattern, text) is not None
+
+
+__all__ = ["equals", "matches", "one_of", "present"]
