@@ -13,12 +13,16 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
-from gateway.api import fhir, ops
+from gateway.api import fhir, ingest, ops
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
 from gateway.errors import GatewayError, InvalidRequest, Issue, MethodNotAllowed, NotFound, operation_outcome
 from gateway.fhir.service import FhirService
 from gateway.fhir.transaction import BundleProcessor
+from gateway.ingest.mllp import MllpIngest
+from gateway.ingest.pipeline import Pipeline
+from gateway.ingest.worker import IngestWorker
+from gateway.mllp import MllpServer
 from gateway.settings import Settings, get_settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
@@ -79,11 +83,31 @@ def create_app(
         configure_logging(settings.log_level, settings.log_json)
     engine = make_engine(settings.database_url)
 
+    pipeline = Pipeline(settings, engine)  # loads and validates every mapping file: a bad one stops start-up
+
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate.upgrade(engine)
+        worker = IngestWorker(pipeline, settings.ingest_poll_seconds) if settings.ingest_worker else None
+        if worker is not None:
+            worker.start()
+        app.state.worker = worker
+        listener = None
+        if settings.mllp_port is not None:
+            listener = MllpServer(
+                MllpIngest(pipeline, settings).handle,
+                host=settings.host,
+                port=settings.mllp_port,
+                max_frame_bytes=settings.mllp_max_frame_bytes,
+            )
+            await listener.start()
+        app.state.mllp = listener
         log.info("ready", extra={"route": settings.database_url.split("://")[0]})
         yield
+        if listener is not None:
+            await listener.close()
+        if worker is not None:
+            await worker.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -99,11 +123,16 @@ def create_app(
     app.state.service = service
     app.state.bundles = BundleProcessor(service)
     app.state.metrics = metrics
+    app.state.pipeline = pipeline
+    app.state.worker = None
     app.state.principal_resolver = principal_resolver or (lambda _request: development_principal())
     app.include_router(ops.router)
     app.include_router(fhir.router)
+    app.include_router(ingest.router)
     _install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/ingest/": settings.max_ingest_bytes}
+    )
     app.add_middleware(TelemetryMiddleware, metrics=metrics)
     return app
 

@@ -34,6 +34,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from gateway.app import ProductionRefused, create_app
 
+    updates: dict[str, object] = {"mllp_port": args.mllp_port} if args.mllp_port is not None else {}
+    if args.host:
+        updates["host"] = args.host
+    settings = settings.model_copy(update=updates)
     try:
         app = create_app(settings)
     except ProductionRefused as exc:
@@ -93,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the FHIR API")
     serve.add_argument("--host", default=None, help="address to listen on (default CPTS_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default CPTS_PORT, 8080)")
+    serve.add_argument("--mllp-port", type=int, default=None, help="also listen for HL7 v2 over MLLP on this port")
     serve.set_defaults(handler=cmd_serve)
 
     demo = commands.add_parser("demo", help="seed a synthetic, realistic CPTS territory")
@@ -110,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate_cmd = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate_cmd.set_defaults(handler=cmd_migrate)
+
+    from gateway.ingest.console import add_commands
+
+    add_commands(commands)
     return parser
 
 

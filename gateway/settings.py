@@ -39,6 +39,19 @@ class Settings(BaseSettings):
         ge=0,
         description="Searches count at most this many matches for Bundle.total unless _total=accurate",
     )
+    max_ingest_bytes: int = Field(default=200 * 1024 * 1024, ge=1024, description="Largest payload /ingest takes")
+    ingest_worker: bool = Field(default=True, description="Run a background ingest worker in each API process")
+    ingest_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    ingest_lease_seconds: float = Field(
+        default=60, gt=0, description="A job whose worker is silent this long is taken by another worker"
+    )
+    mllp_port: int | None = Field(default=None, description="Serve the MLLP listener on this port (or --mllp-port)")
+    mllp_max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    mllp_facilities: str = Field(
+        default="",
+        description="MLLP sending facility (MSH-4.1) → tenant FINESS, as FACILITY=FINESS,...; empty in development "
+        "takes the FINESS from MSH-4 itself",
+    )
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -51,6 +64,11 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def mllp_facility_map(self) -> dict[str, str]:
+        pairs = (item.split("=", 1) for item in self.mllp_facilities.split(",") if "=" in item)
+        return {facility.strip(): finess.strip() for facility, finess in pairs}
 
     @property
     def is_sqlite(self) -> bool:

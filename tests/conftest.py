@@ -22,6 +22,11 @@ from gateway.storage import migrate
 from gateway.storage.db import make_engine
 
 TABLES = (
+    "ingest_record",
+    "ingest_job",
+    "ingest_message",
+    "dead_letter",
+    "ingest_control_id",
     "search_token",
     "search_date",
     "search_reference",

@@ -9,14 +9,13 @@ from gateway.errors import PayloadTooLarge
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}  # path prefix → its own limit (ingest payloads are files)
 
-    async def _refuse(self, send: Send) -> None:
-        error = PayloadTooLarge(
-            f"the request body is larger than the {self.max_bytes} bytes accepted", expression="body"
-        )
+    async def _refuse(self, send: Send, limit: int) -> None:
+        error = PayloadTooLarge(f"the request body is larger than the {limit} bytes accepted", expression="body")
         body = orjson.dumps(error.to_operation_outcome())
         headers = [
             (b"content-type", b"application/fhir+json; charset=utf-8"),
@@ -29,9 +28,11 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        max_bytes = next((limit for prefix, limit in self.larger.items() if path.startswith(prefix)), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(send, max_bytes)
             return
         received = 0
 
@@ -40,8 +41,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:  # chunked upload without Content-Length: rendered by the error handler
-                    limit = f"the request body is larger than the {self.max_bytes} bytes accepted"
+                if received > max_bytes:  # chunked upload without Content-Length: rendered by the error handler
+                    limit = f"the request body is larger than the {max_bytes} bytes accepted"
                     raise PayloadTooLarge(limit, expression="body")
             return message
 

@@ -21,6 +21,10 @@ SUPPORTED_TYPES: tuple[str, ...] = (
     "MeasureReport",
     "Provenance",
     "AuditEvent",
+    "ChargeItem",
+    "Claim",
+    "ClaimResponse",
+    "Communication",
 )
 
 SUPPORTED = frozenset(SUPPORTED_TYPES)

@@ -30,6 +30,10 @@ RESOURCE_TYPES = [
     "MeasureReport",
     "Provenance",
     "AuditEvent",
+    "ChargeItem",
+    "Claim",
+    "ClaimResponse",
+    "Communication",
 ]
 TYPE_INTERACTIONS = {
     "read",
@@ -86,7 +90,7 @@ def test_capability_statement_is_valid_fhir(capability: dict[str, Any]) -> None:
     assert capability["format"] == ["application/fhir+json", "json"]
 
 
-def test_lists_exactly_the_18_resource_types(capability: dict[str, Any]) -> None:
+def test_lists_exactly_the_22_resource_types(capability: dict[str, Any]) -> None:
     assert [r["type"] for r in capability["rest"][0]["resource"]] == RESOURCE_TYPES
 
 

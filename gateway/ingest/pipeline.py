@@ -1,0 +1,460 @@
+"""The ingest pipeline: the one place that chains parse → map → validate → authorise → store → provenance.
+
+A job's records are taken in batches. Each batch is mapped and validated outside the database, then written in one
+transaction together with its outcomes, dead letters, accepted control ids and the job's cursor: after a crash the
+job resumes after the last committed batch and, since ids are deterministic and unchanged content makes no new
+version, a record processed twice is stored once. When a batch cannot be written (a resource owned by another
+centre, a lost race), its records are written one by one so one bad record never blocks the good ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, insert, select, tuple_, update
+
+from adapters.errors import AdapterError
+from adapters.source import SourceRecord
+from gateway.errors import GatewayError, Issue
+from gateway.fhir.dates import format_instant, utc_now
+from gateway.fhir.ids import deterministic_id
+from gateway.ingest.actions import merged_writes, old_patient, prior_identifiers
+from gateway.ingest.identity import IdentityResolver, Key, first_identifier, references_in, rewrite_references
+from gateway.ingest.jobs import DEAD, JOB, RECORD, Job, JobStore, now
+from gateway.ingest.models import ControlIdRow
+from gateway.ingest.prepare import Prepared, adapter_issue, prepare
+from gateway.ingest.records import ReadSummary, read_records
+from gateway.settings import Settings
+from gateway.storage.db import write_transaction
+from gateway.storage.store import ResourceStore, WriteItem, WriteOutcome
+from mappings.catalog import Catalog, default_catalog
+from mappings.registry import MapContext
+
+CONTROL = ControlIdRow.__table__  # type: ignore[attr-defined]
+BATCH = 500
+SHARED_TYPES = frozenset({"Practitioner"})  # the national directory of professionals: one resource for all centres
+PROVENANCE_AGENT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+Progress = Callable[[int, Counter[str]], None]
+
+
+@dataclass
+class RecordOutcome:
+    seq: int
+    location: str
+    status: str  # accepted | duplicate | rejected
+    issues: list[Issue] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)  # "Type/id/_history/v"
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, engine: Engine, catalog: Catalog | None = None) -> None:
+        self.settings, self.engine = settings, engine
+        self.catalog = catalog or default_catalog()
+        self.store = ResourceStore(engine, settings.tz)
+        self.jobs = JobStore(engine, timedelta(seconds=settings.ingest_lease_seconds))
+
+    # -- running jobs ----------------------------------------------------------------------------------------------
+    def run_next(self, owner: str, stop: threading.Event | None = None) -> str | None:
+        """Take and run one queued job; returns its id, or None when there is none."""
+        job = self.jobs.claim(owner)
+        if job is None:
+            return None
+        self.run(job, stop=stop)
+        return job.id
+
+    def run(self, job: Job, progress: Progress | None = None, stop: threading.Event | None = None) -> None:
+        """Process a claimed job to the end (resuming after its cursor); ``stop`` hands it back between batches."""
+        summary = ReadSummary()
+        try:
+            records = self._records(job, summary)
+        except AdapterError as error:
+            self._reject_payload(job, adapter_issue(error), summary)
+            return
+        counts: Counter[str] = Counter()
+        unused: Counter[str] = Counter()
+        batch: list[tuple[int, SourceRecord]] = []
+        seq = 0
+        facts: dict[str, Any] = {}
+        try:
+            for seq, record in enumerate(records, start=1):
+                if seq <= job.cursor:
+                    continue
+                batch.append((seq, record))
+                if len(batch) >= BATCH:
+                    self._process(job, batch, counts, unused)
+                    batch = []
+                    if progress:
+                        progress(seq, counts)
+                    if stop is not None and stop.is_set():
+                        self.jobs.release(job.id)
+                        return
+        except AdapterError as error:  # the rest of the file cannot be read (e.g. a quote that never closes)
+            if batch:
+                self._process(job, batch, counts, unused)
+                batch = []
+            issue = adapter_issue(error)
+            tail = RecordOutcome(seq + 1, error.location or job.source, "rejected", [issue])
+            with write_transaction(self.engine) as conn:
+                self._record(conn, job, [tail], {})
+            counts["rejected"] += 1
+            facts["error"] = issue.to_fhir()
+        if batch:
+            self._process(job, batch, counts, unused)
+            if progress:
+                progress(batch[-1][0], counts)
+        facts.update(summary.facts)
+        facts["mapping_version"] = self.catalog.version
+        if unused:
+            facts["unused_fields"] = dict(sorted(unused.items()))
+        self.jobs.finish(job.id, "done", facts)
+
+    def _records(self, job: Job, summary: ReadSummary) -> Iterator[SourceRecord]:
+        payload = self.jobs.payload(job.message_id)
+        return read_records(
+            payload, format=job.format, source=job.source, catalog=self.catalog, zone=self.settings.tz,
+            export=job.export, vendor=job.vendor, tenant=job.tenant, summary=summary,
+        )  # fmt: skip
+
+    def _reject_payload(self, job: Job, issue: Issue, summary: ReadSummary) -> None:
+        outcome = RecordOutcome(0, issue.expression[0] if issue.expression else job.source, "rejected", [issue])
+        with write_transaction(self.engine) as conn:
+            self._record(conn, job, [outcome], {})
+        self.jobs.finish(job.id, "rejected", {**summary.facts, "error": issue.to_fhir()})
+
+    def _context(self, job: Job) -> MapContext:
+        return MapContext(tenant=job.tenant, zone=self.settings.tz)
+
+    def _process(
+        self, job: Job, batch: list[tuple[int, SourceRecord]], counts: Counter[str], unused: Counter[str]
+    ) -> None:
+        ctx = self._context(job)
+        prepared = [(seq, prepare(record, self.catalog, ctx)) for seq, record in batch]
+        for _seq, item in prepared:
+            self._count_unused(item, unused)
+        outcomes = self.commit(job, prepared)
+        counts.update(outcome.status for outcome in outcomes)
+
+    def commit(self, job: Job, prepared: list[tuple[int, Prepared]], *, replay: bool = False) -> list[RecordOutcome]:
+        """Write a batch in one transaction; on a write error, record by record."""
+        try:
+            with write_transaction(self.engine) as conn:
+                outcomes = self._store(conn, job, prepared)
+                self._record(conn, job, outcomes, {seq: p for seq, p in prepared}, replay=replay)
+                return outcomes
+        except GatewayError:
+            if len(prepared) == 1:
+                return self._commit_failed(job, prepared[0], replay)
+        results: list[RecordOutcome] = []
+        for item in prepared:
+            try:
+                with write_transaction(self.engine) as conn:
+                    outcomes = self._store(conn, job, [item])
+                    self._record(conn, job, outcomes, {item[0]: item[1]}, replay=replay)
+                    results.extend(outcomes)
+            except GatewayError:
+                results.extend(self._commit_failed(job, item, replay))
+        return results
+
+    def _commit_failed(self, job: Job, item: tuple[int, Prepared], replay: bool) -> list[RecordOutcome]:
+        seq, prepared = item
+        try:
+            with write_transaction(self.engine) as conn:
+                self._store(conn, job, [item])
+        except GatewayError as error:
+            outcome = RecordOutcome(seq, prepared.record.location, "rejected", list(error.issues))
+        else:  # pragma: no cover - the write succeeded on its own this time (a race that went away)
+            outcome = RecordOutcome(seq, prepared.record.location, "rejected", [])
+        with write_transaction(self.engine) as conn:
+            self._record(conn, job, [outcome], {seq: prepared}, replay=replay)
+        return [outcome]
+
+    # -- storing a batch -------------------------------------------------------------------------------------------
+    def _store(self, conn: Connection, job: Job, prepared: list[tuple[int, Prepared]]) -> list[RecordOutcome]:
+        tenant = job.tenant
+        outcomes: dict[int, RecordOutcome] = {}
+        live: list[tuple[int, Prepared]] = []
+        for seq, item in prepared:
+            if item.rejected:
+                outcomes[seq] = RecordOutcome(seq, item.record.location, "rejected", list(item.issues))
+            else:
+                live.append((seq, item))
+        for seq in self._duplicate_controls(conn, tenant, live):
+            outcomes[seq] = RecordOutcome(seq, dict(live)[seq].record.location, "duplicate")
+        live = [(seq, item) for seq, item in live if seq not in outcomes]
+
+        resolver = IdentityResolver(conn, tenant)
+        self._resolve(resolver, tenant, live)
+        items: list[WriteItem] = []
+        owners: list[int] = []
+        ensured: set[tuple[str, str]] = set()
+        ensure_keys = [
+            (p.resource["resourceType"], p.resource["id"]) for _s, i in live for p in i.produced if p.mode == "ensure"
+        ]
+        existing = set(self.store.read_many(conn, ensure_keys)) if ensure_keys else set()
+        for seq, item in live:
+            for produced in item.produced:
+                resource = produced.resource
+                key = (resource["resourceType"], resource["id"])
+                if produced.mode == "ensure":
+                    if key in existing or key in ensured:
+                        continue
+                    ensured.add(key)
+                items.append(self._item(resource, tenant))
+                owners.append(seq)
+            for kind, rid, content in self._action_writes(conn, resolver, tenant, item):
+                items.append(self._item({**content, "resourceType": kind, "id": rid}, tenant))
+                owners.append(seq)
+        written = self.store.write(conn, items) if items else []
+        by_record: dict[int, list[WriteOutcome]] = {}
+        for seq, outcome in zip(owners, written, strict=True):
+            by_record.setdefault(seq, []).append(outcome)
+        changed: list[str] = []
+        for seq, item in live:
+            results = by_record.get(seq, [])
+            refs = [_versioned(o) for o in results if o.stored is not None]
+            fresh = [_versioned(o) for o in results if o.outcome in ("created", "updated", "deleted")]
+            status = "accepted" if fresh or (not results and not item.produced) else "duplicate"
+            if not results and item.produced:  # everything it mentions existed already (ensure)
+                status = "duplicate"
+            changed.extend(fresh)
+            outcomes[seq] = RecordOutcome(seq, item.record.location, status, list(item.issues), refs)
+        if changed:
+            self._provenance(conn, job, prepared, changed)
+        return [outcomes[seq] for seq, _item in prepared]
+
+    def _item(self, resource: dict[str, Any], tenant: str) -> WriteItem:
+        kind = resource["resourceType"]
+        owner = None if kind in SHARED_TYPES else tenant
+        return WriteItem(kind, resource["id"], resource, tenant=owner, owners=frozenset({tenant, None}))
+
+    def _duplicate_controls(self, conn: Connection, tenant: str, live: list[tuple[int, Prepared]]) -> set[int]:
+        keyed = [(seq, (p.record.sender or "", p.record.control_id)) for seq, p in live if p.record.control_id]
+        if not keyed:
+            return set()
+        duplicates: set[int] = set()
+        seen: set[tuple[str, str]] = set()
+        stored = {
+            (row.sender, row.control_id)
+            for row in conn.execute(
+                select(CONTROL.c.sender, CONTROL.c.control_id).where(
+                    CONTROL.c.tenant == tenant,
+                    tuple_(CONTROL.c.sender, CONTROL.c.control_id).in_([key for _seq, key in keyed]),
+                )
+            )
+        }
+        for seq, key in keyed:
+            if key in stored or key in seen:
+                duplicates.add(seq)
+            seen.add(key)
+        return duplicates
+
+    def _resolve(self, resolver: IdentityResolver, tenant: str, live: list[tuple[int, Prepared]]) -> None:
+        """Give produced resources the ids of the stored resources they are, and make references literal."""
+        keys: set[Key] = set()
+        renames: dict[Key, str] = {}
+        for _seq, item in live:
+            for produced in item.produced:
+                first = first_identifier(produced.resource)
+                if first is not None:
+                    keys.add(first)
+                references_in(produced.resource, keys)
+            if item.action is not None and item.action.fn == "change_identifier" and item.record.scope is not None:
+                old = old_patient(resolver, prior_identifiers(item.action, item.record.scope, tenant))
+                new = next((first_identifier(p.resource) for p in item.produced
+                            if p.resource["resourceType"] == "Patient"), None)  # fmt: skip
+                if old is not None and new is not None:
+                    renames[new] = old
+        resolver.lookup(keys)
+        resolver.known.update(renames)
+        local: dict[str, str] = {}  # a resource's deterministic id → the stored id it turned out to be
+        for _seq, item in live:
+            for produced in item.produced:
+                resource = produced.resource
+                first = first_identifier(resource)
+                if first is None:
+                    continue
+                if resource["id"] == deterministic_id(*first) and first in resolver.known:
+                    local[f"{first[0]}/{resource['id']}"] = f"{first[0]}/{resolver.known[first]}"
+                    resource["id"] = resolver.known[first]
+                resolver.known.setdefault(first, resource["id"])
+        for _seq, item in live:
+            for produced in item.produced:
+                found: set[Key] = set()
+                references_in(produced.resource, found)
+                mapping = {f"{k[0]}?identifier={k[1]}|{k[2]}": f"{k[0]}/{resolver.resolve(k)}" for k in found}
+                mapping.update(local)
+                if mapping:
+                    produced.resource = rewrite_references(produced.resource, mapping)
+
+    def _action_writes(
+        self, conn: Connection, resolver: IdentityResolver, tenant: str, item: Prepared
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        if item.action is None or item.action.fn != "merge_patient" or item.record.scope is None:
+            return []
+        survivor = next((p.resource for p in item.produced if p.resource["resourceType"] == "Patient"), None)
+        if survivor is None:
+            return []
+        old = old_patient(resolver, prior_identifiers(item.action, item.record.scope, tenant))
+        if old is None or old == survivor["id"]:
+            if old is None:
+                item.issues.append(
+                    Issue("warning", "not-found", "the merged patient (MRG-1) is not known here: nothing to merge",
+                          (f"{item.record.location}:MRG-1",), "MAP-MERGE")
+                )  # fmt: skip
+            return []
+        links = [
+            link for link in survivor.get("link") or [] if link.get("other", {}).get("reference") != f"Patient/{old}"
+        ]
+        survivor["link"] = [*links, {"other": {"reference": f"Patient/{old}"}, "type": "replaces"}]
+        return merged_writes(conn, tenant, old, survivor["id"])
+
+    def _provenance(self, conn: Connection, job: Job, prepared: list[tuple[int, Prepared]], targets: list[str]) -> None:
+        first, last = prepared[0][0], prepared[-1][0]
+        mappings = sorted({self.catalog.mapping_version(p.mapping) for _s, p in prepared if p.mapping is not None})
+        locations = prepared[0][1].record.location if first == last else f"records {first}-{last} of {job.source}"
+        provenance_id = deterministic_id("Provenance", job.message_id, first)
+        provenance: dict[str, Any] = {
+            "resourceType": "Provenance",
+            "id": provenance_id,
+            "target": [{"reference": ref} for ref in dict.fromkeys(targets)],
+            "occurredDateTime": format_instant(job.received_at),
+            "recorded": format_instant(utc_now()),
+            "policy": [f"urn:cpts-gateway:mapping:{m}" for m in mappings] or ["urn:cpts-gateway:mapping:fhir"],
+            "activity": {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation", "code": "UPDATE"}]
+            },
+            "agent": [
+                {
+                    "type": {"coding": [{"system": PROVENANCE_AGENT, "code": "author"}]},
+                    "who": {
+                        "identifier": {"system": "https://finess.esante.gouv.fr", "value": job.tenant},
+                        "display": f"centre {job.tenant}",
+                    },
+                },
+                {
+                    "type": {"coding": [{"system": PROVENANCE_AGENT, "code": "assembler"}]},
+                    "who": {"display": f"cpts-gateway mappings {self.catalog.version}"},
+                },
+            ],
+            "entity": [
+                {
+                    "role": "source",
+                    "what": {
+                        "identifier": {"system": "urn:cpts-gateway:ingest-message", "value": job.message_id},
+                        "display": f"{job.format} {locations} (sha256 {job.sha256[:16]})",
+                    },
+                }
+            ],
+        }
+        self.store.write(conn, [WriteItem("Provenance", provenance_id, provenance, tenant=job.tenant)])
+
+    # -- outcomes --------------------------------------------------------------------------------------------------
+    def _record(
+        self,
+        conn: Connection,
+        job: Job,
+        outcomes: list[RecordOutcome],
+        prepared: dict[int, Prepared],
+        *,
+        replay: bool = False,
+    ) -> None:
+        rows = [
+            {
+                "job_id": job.id,
+                "seq": o.seq,
+                "location": o.location[:255],
+                "status": o.status,
+                "resources": orjson.dumps(o.resources).decode(),
+                "issues": orjson.dumps([i.to_fhir() for i in o.issues]).decode(),
+            }
+            for o in outcomes
+        ]
+        stamp = now()
+        if replay:
+            for row in rows:
+                conn.execute(
+                    update(RECORD)
+                    .where(RECORD.c.job_id == job.id, RECORD.c.seq == row["seq"])
+                    .values(status=row["status"], resources=row["resources"], issues=row["issues"])
+                )
+        elif rows:
+            conn.execute(insert(RECORD), rows)
+        dead = [o for o in outcomes if o.status == "rejected"]
+        if dead and not replay:
+            conn.execute(
+                insert(DEAD),
+                [
+                    {
+                        "id": deterministic_id("DeadLetter", job.message_id, o.seq),
+                        "tenant": job.tenant,
+                        "message_id": job.message_id,
+                        "job_id": job.id,
+                        "seq": o.seq,
+                        "location": o.location[:255],
+                        "status": "open",
+                        "reason": orjson.dumps([i.to_fhir() for i in o.issues]).decode(),
+                        "created_at": stamp,
+                        "attempts": 0,
+                    }
+                    for o in dead
+                ],
+            )
+        controls = []
+        for o in outcomes:
+            record = prepared[o.seq].record if o.seq in prepared else None
+            if o.status == "accepted" and record is not None and record.control_id:
+                controls.append(
+                    {"tenant": job.tenant, "sender": (record.sender or "")[:255],
+                     "control_id": record.control_id[:199], "message_id": job.message_id, "seq": o.seq}
+                )  # fmt: skip
+        if controls:
+            conn.execute(insert(CONTROL), controls)
+        if not replay:
+            tally = Counter(o.status for o in outcomes)
+            cursor = max((o.seq for o in outcomes), default=job.cursor)
+            conn.execute(
+                update(JOB)
+                .where(JOB.c.id == job.id)
+                .values(
+                    cursor=cursor,
+                    accepted=JOB.c.accepted + tally["accepted"],
+                    duplicate=JOB.c.duplicate + tally["duplicate"],
+                    rejected=JOB.c.rejected + tally["rejected"],
+                    lease_until=stamp + self.jobs.lease,
+                )
+            )
+
+    def _count_unused(self, item: Prepared, unused: Counter[str]) -> None:
+        if item.mapping is None or not item.record.present:
+            return
+        used = item.mapping.used_fields()
+        segments = {name.split("-")[0] for name in used}
+        reported: set[str] = set()
+        for name in item.record.present:
+            segment = name.split("-")[0]
+            if name in used or segment == "MSH":
+                continue
+            label = name if segment in segments else segment
+            if label not in reported:
+                reported.add(label)
+                unused[label] += 1
+
+
+def _versioned(outcome: WriteOutcome) -> str:
+    stored = outcome.stored
+    assert stored is not None
+    return f"{stored.resource_type}/{stored.id}/_history/{stored.version_id}"
+
+
+def new_owner() -> str:
+    return f"worker-{uuid.uuid4().hex[:12]}"
+
+
+__all__ = ["BATCH", "SHARED_TYPES", "Pipeline", "RecordOutcome", "new_owner"]
