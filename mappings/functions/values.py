@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from mappings.compiler import json_copy
 from mappings.registry import MapContext, MappingProblem, condition, transform
 
 
@@ -146,7 +146,7 @@ def yes_no(value: Any, ctx: MapContext, yes: Any, no: Any) -> Any:
     flag = boolean(value, ctx)
     if flag is None:
         return None
-    return copy.deepcopy(yes if flag else no)
+    return json_copy(yes if flag else no)
 
 
 @condition("is_true")

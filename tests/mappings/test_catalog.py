@@ -55,22 +55,39 @@ def test_a_valid_tree_loads_and_maps(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "where", "words"),
     [
-        ({"hl7v2/resources/patient.yaml": "resource: Patient\nrules:\n  - {to: gender, form: PID-8}\n"},
-         "hl7v2/resources/patient.yaml: rules.0", "form"),
-        ({"hl7v2/resources/patient.yaml": PATIENT.replace("tenant_system", "tenant_sistem")},
-         "hl7v2/resources/patient.yaml: rules[0].rules[0].transform", "unknown transform 'tenant_sistem'"),
-        ({"hl7v2/resources/patient.yaml": PATIENT.replace("table: sex", "table: gender")},
-         "hl7v2/resources/patient.yaml: rules[1].table", "unknown code table 'gender'"),
-        ({"hl7v2/messages/adt.yaml": MESSAGE.replace("mapping: patient", "mapping: patients")},
-         "hl7v2/messages/adt.yaml: produce[0].mapping", "unknown resource mapping 'patients'"),
-        ({"hl7v2/messages/other.yaml": MESSAGE},
-         "hl7v2/messages/other.yaml: events", "ADT^A04 is already mapped"),
+        (
+            {"hl7v2/resources/patient.yaml": "resource: Patient\nrules:\n  - {to: gender, form: PID-8}\n"},
+            "hl7v2/resources/patient.yaml: rules.0",
+            "form",
+        ),
+        (
+            {"hl7v2/resources/patient.yaml": PATIENT.replace("tenant_system", "tenant_sistem")},
+            "hl7v2/resources/patient.yaml: rules[0].rules[0].transform",
+            "unknown transform 'tenant_sistem'",
+        ),
+        (
+            {"hl7v2/resources/patient.yaml": PATIENT.replace("table: sex", "table: gender")},
+            "hl7v2/resources/patient.yaml: rules[1].table",
+            "unknown code table 'gender'",
+        ),
+        (
+            {"hl7v2/messages/adt.yaml": MESSAGE.replace("mapping: patient", "mapping: patients")},
+            "hl7v2/messages/adt.yaml: produce[0].mapping",
+            "unknown resource mapping 'patients'",
+        ),
+        ({"hl7v2/messages/other.yaml": MESSAGE}, "hl7v2/messages/other.yaml: events", "ADT^A04 is already mapped"),
         ({"codes/sex.yaml": "table: sex\ndescription: x\nmap: [F, M]\n"}, "codes/sex.yaml: map", "dictionary"),
         ({"codes/sex.yaml": "table: sex\nmap: {\n"}, "codes/sex.yaml", "not readable YAML"),
-        ({"hl7v2/resources/patient.yaml": "resource: Patient\nrules:\n  - {to: a, from: PID-8, const: x}\n"},
-         "hl7v2/resources/patient.yaml: rules.0", "one of from / const / rules"),
-        ({"hl7v2/resources/patient.yaml": "resource: Patient\nrules:\n  - {to: 'a[].b', from: PID-8}\n"},
-         "hl7v2/resources/patient.yaml: rules.0", "only the last step"),
+        (
+            {"hl7v2/resources/patient.yaml": "resource: Patient\nrules:\n  - {to: a, from: PID-8, const: x}\n"},
+            "hl7v2/resources/patient.yaml: rules.0",
+            "one of from / const / rules",
+        ),
+        (
+            {"hl7v2/resources/patient.yaml": "resource: Patient\nrules:\n  - {to: 'a[].b', from: PID-8}\n"},
+            "hl7v2/resources/patient.yaml: rules.0",
+            "only the last step",
+        ),
     ],
 )
 def test_a_bad_file_names_the_file_the_key_and_the_reason(
