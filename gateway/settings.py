@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     max_ingest_bytes: int = Field(default=200 * 1024 * 1024, ge=1024, description="Largest payload /ingest takes")
     ingest_worker: bool = Field(default=True, description="Run a background ingest worker in each API process")
     ingest_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    ingest_model_validation: bool = Field(
+        default=False,
+        description="Also check every ingested resource with the fhir.resources models (the walker's strict rules "
+        "always apply; the model pass triples the cost and the golden tests already run it on every mapping)",
+    )
     ingest_lease_seconds: float = Field(
         default=60, gt=0, description="A job whose worker is silent this long is taken by another worker"
     )

@@ -6,7 +6,6 @@ being built) and appends :class:`~mappings.issues.MapIssue` for values it could 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +19,15 @@ Apply = Callable[[Scope, MapContext, dict[str, Any], Issues], None]
 Build = Callable[[Scope, MapContext, Issues], dict[str, Any] | None]
 Test = Callable[[Scope, MapContext], bool]
 _MISSING = object()
+
+
+def json_copy(value: Any) -> Any:
+    """A copy of JSON data (dicts, lists, scalars): tables and constants are shared, the resources built are not."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) if isinstance(item, dict | list) else item for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) if isinstance(item, dict | list) else item for item in value]
+    return value
 
 
 def _target_setter(path: str) -> Callable[[dict[str, Any], Any], None]:
@@ -91,7 +99,7 @@ class Compiler:
                     issues.append(MapIssue("MAP-CODE", f"'{code}' is not a code of {name} (known: {known})", location))
                     return None
                 return code if table.unmapped == "keep" else None
-            return copy.deepcopy(found) if isinstance(found, dict | list) else found
+            return json_copy(found) if isinstance(found, dict | list) else found
 
         return lookup
 
@@ -168,7 +176,7 @@ class Compiler:
             return first_element
         if rule.const is not None:
             const = rule.const
-            return lambda scope, ctx, issues: copy.deepcopy(const) if isinstance(const, dict | list) else const
+            return lambda scope, ctx, issues: json_copy(const) if isinstance(const, dict | list) else const
         read = _reader(rule.source)
         convert = self._transform(rule.transform, file, f"{key}.transform") if rule.transform is not None else None
         lookup = self._table(rule.table, file, f"{key}.table") if rule.table is not None else None
@@ -253,4 +261,4 @@ def _reader(source: str | list[str] | dict[str, str] | None) -> Callable[[Scope]
     return several
 
 
-__all__ = ["Apply", "Build", "Compiler", "Issues", "Test"]
+__all__ = ["Apply", "Build", "Compiler", "Issues", "Test", "json_copy"]

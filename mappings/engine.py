@@ -76,8 +76,11 @@ class CompiledResource:
             for path in self.keys:
                 found = scope.get(path)
                 if found is None:
-                    issues.append(MapIssue("MAP-ID", f"{path} is needed to identify the {self.resource_type}",
-                                           scope.location(path)))
+                    issues.append(
+                        MapIssue(
+                            "MAP-ID", f"{path} is needed to identify the {self.resource_type}", scope.location(path)
+                        )
+                    )
                     return None
                 values.append(str(found.value))
             return deterministic_id(self.resource_type, ctx.tenant, *values)
@@ -135,8 +138,9 @@ class CompiledMessage:
         mapped = MappedRecord(action=self.spec.action)
         for path in self.requires:
             if scope.get(path) is None:
-                mapped.issues.append(MapIssue("MAP-REQUIRED", f"{path} is required for {self.name}",
-                                              scope.location(path)))
+                mapped.issues.append(
+                    MapIssue("MAP-REQUIRED", f"{path} is required for {self.name}", scope.location(path))
+                )
         if mapped.issues:
             return mapped
         seen: set[tuple[str, str]] = set()
@@ -157,8 +161,11 @@ class CompiledMessage:
                 mapped.resources.append(Produced(resource, step.mode, step.resource.name))
             if step.required and made == 0 and not mapped.rejected:
                 mapped.issues.append(
-                    MapIssue("MAP-REQUIRED", f"{step.resource.name}: no {step.resource.resource_type} could be made",
-                             scope.location(step.each) if step.each else None)
+                    MapIssue(
+                        "MAP-REQUIRED",
+                        f"{step.resource.name}: no {step.resource.resource_type} could be made",
+                        scope.location(step.each) if step.each else None,
+                    )
                 )
         if len(mapped.issues) > 1:  # two resources reading the same bad value report it once
             mapped.issues = list(dict.fromkeys(mapped.issues))

@@ -117,10 +117,7 @@ class SegmentScope:
         self.root, self.segment = root, segment
 
     def read(self, field: int, rep: int, component: int | None, sub: int | None) -> Value | None:
-        repetitions = self.segment.field(field).repetitions
-        if len(repetitions) < rep:
-            return None
-        text = _leaf(repetitions[rep - 1], component, sub)
+        text = self.segment.value(field, rep, component, sub)
         if text is None:
             return None
         return Value(text, _field_location(self.segment, field, rep) + _suffix(component, sub))
@@ -175,10 +172,13 @@ def present_fields(message: Er7Message) -> list[str]:
     """The fields that carry a value (``PID-3``), segment by segment, for the unused-field report."""
     present: list[str] = []
     for segment in message.segments:
-        first = 3 if segment.name == "MSH" else 1
-        for number in range(first, segment.field_count + 1):
-            if segment.field(number).repetitions:
-                present.append(f"{segment.name}-{number}")
+        if segment.name == "MSH":  # the header is read by the transport, not by mappings
+            continue
+        name = segment.name
+        for number in range(1, segment.field_count + 1):
+            text = segment.field_text(number)
+            if text and not text.isspace():
+                present.append(f"{name}-{number}")
     return present
 
 

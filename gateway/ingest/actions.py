@@ -81,11 +81,12 @@ def merged_writes(
     return writes
 
 
-def old_patient(resolver: IdentityResolver, keys: list[Key]) -> str | None:
+def old_patient(resolver: IdentityResolver, keys: list[Key], *, as_stored: bool = False) -> str | None:
+    """The patient holding one of these identifiers: its survivor if it was merged (or itself, ``as_stored``)."""
     known = resolver.lookup(keys)
     for key in keys:
         if key in known:
-            return known[key]
+            return resolver.stored.get(key, known[key]) if as_stored else known[key]
     return None
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, literal, select
 
 from gateway.fhir.ids import deterministic_id
 from gateway.storage.models import ResourceRow, TokenIndexRow
@@ -28,6 +29,9 @@ TOKEN = TokenIndexRow.__table__  # type: ignore[attr-defined]
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
 CONDITIONAL = re.compile(r"^([A-Z][A-Za-z]+)\?identifier=([^|]*)\|(.+)$")
 Key = tuple[str, str, str]  # resource type, identifier system, identifier value
+
+
+cached_id = lru_cache(maxsize=65536)(deterministic_id)  # ingest asks for the same few ids over and over
 
 
 def conditional_key(reference: str) -> Key | None:
@@ -77,6 +81,7 @@ class IdentityResolver:
     def __init__(self, conn: Connection, tenant: str) -> None:
         self.conn, self.tenant = conn, tenant
         self.known: dict[Key, str] = {}
+        self.stored: dict[Key, str] = {}  # the resource holding the identifier, before following a merge
 
     def lookup(self, keys: Iterable[Key]) -> dict[Key, str]:
         """Stored ids for the keys that have one (merged patients stand for their survivor)."""
@@ -87,8 +92,9 @@ class IdentityResolver:
         for (kind, system), values in wanted.items():
             codes = sorted(values)
             for start in range(0, len(codes), 500):
+                content = RESOURCE.c.content if kind == "Patient" else literal("")  # only patients are merged
                 query = (
-                    select(TOKEN.c.code, RESOURCE.c.res_id, RESOURCE.c.tenant, RESOURCE.c.content)
+                    select(TOKEN.c.code, RESOURCE.c.res_id, RESOURCE.c.tenant, content.label("content"))
                     .join(RESOURCE, RESOURCE.c.rid == TOKEN.c.rid)
                     .where(
                         TOKEN.c.res_type == kind,
@@ -105,12 +111,13 @@ class IdentityResolver:
                     target = _survivor(kind, row.res_id, row.content)
                     if key not in self.known or row.tenant == self.tenant:
                         self.known[key] = target
+                        self.stored[key] = row.res_id
         return {key: self.known[key] for key in keys if key in self.known}
 
     def resolve(self, key: Key) -> str:
         """The id a conditional reference means: stored, else the deterministic id by identifier."""
         found = self.known.get(key)
-        return found if found is not None else deterministic_id(*key)
+        return found if found is not None else cached_id(*key)
 
 
 def _survivor(kind: str, res_id: str, content: str) -> str:
@@ -124,4 +131,12 @@ def _survivor(kind: str, res_id: str, content: str) -> str:
     return res_id
 
 
-__all__ = ["IdentityResolver", "Key", "conditional_key", "first_identifier", "references_in", "rewrite_references"]
+__all__ = [
+    "IdentityResolver",
+    "Key",
+    "cached_id",
+    "conditional_key",
+    "first_identifier",
+    "references_in",
+    "rewrite_references",
+]

@@ -53,8 +53,14 @@ def mapping_for(catalog: Catalog, record: SourceRecord) -> CompiledMessage | Non
     return catalog.hl7v2.get(record.kind)
 
 
-def prepare(record: SourceRecord, catalog: Catalog, ctx: MapContext) -> Prepared:
-    """Map (through the catalog) and validate one record."""
+def prepare(
+    record: SourceRecord, catalog: Catalog, ctx: MapContext, *, model_pass: bool = True, mentions: bool = True
+) -> Prepared:
+    """Map (through the catalog) and validate one record.
+
+    With ``mentions=False`` (the pipeline), resources a record only mentions (``mode: ensure``) are validated
+    later, and only when they are new (:func:`validate_late`): most exist already and are not written again.
+    """
     prepared = Prepared(record)
     if record.problem is not None:
         problem = record.problem
@@ -90,14 +96,16 @@ def prepare(record: SourceRecord, catalog: Catalog, ctx: MapContext) -> Prepared
         if prepared.rejected:
             return prepared
     for produced in prepared.produced:
-        _validate(produced, prepared)
+        if mentions or produced.mode != "ensure":
+            validate_late(produced, prepared, model_pass=model_pass)
     return prepared
 
 
-def _validate(produced: Produced, prepared: Prepared) -> None:
+def validate_late(produced: Produced, prepared: Prepared, *, model_pass: bool = True) -> None:
+    """Validate one produced resource; its issues (if any) reject the record."""
     resource: dict[str, Any] = produced.resource
     try:
-        produced.resource = validate_resource(resource)
+        produced.resource = validate_resource(resource, model_pass=model_pass)
     except ValidationFailed as failed:
         for issue in failed.issues:
             prepared.issues.append(
@@ -112,4 +120,4 @@ def _validate(produced: Produced, prepared: Prepared) -> None:
             )
 
 
-__all__ = ["Prepared", "Status", "adapter_issue", "map_issue", "mapping_for", "prepare"]
+__all__ = ["Prepared", "Status", "adapter_issue", "map_issue", "mapping_for", "prepare", "validate_late"]

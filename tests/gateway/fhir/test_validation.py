@@ -305,7 +305,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "resourceType": "Communication",
         "id": "appel-1",
         "status": "completed",
-        "medium": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode", "code": "PHONE"}]}],
+        "medium": [
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode", "code": "PHONE"}]}
+        ],
         "received": "2025-03-04T09:12:00+01:00",
         "recipient": [{"reference": "Organization/msp-lumiere"}],
     },

@@ -20,7 +20,9 @@ def pipeline(settings: Settings, clean_db: Engine) -> Pipeline:
     return Pipeline(settings, clean_db)
 
 
-def run_ingest(pipeline: Pipeline, payload: bytes, *, tenant: str = "350000014", fmt: str = "fhir", **kw: Any) -> dict[str, Any]:
+def run_ingest(
+    pipeline: Pipeline, payload: bytes, *, tenant: str = "350000014", fmt: str = "fhir", **kw: Any
+) -> dict[str, Any]:
     """Receive a payload, run its job here (or wait for the live server's worker if it took it first)."""
     received = pipeline.jobs.receive(payload, tenant=tenant, format=fmt, source=kw.pop("source", "test"), **kw)
     job = pipeline.jobs.claim(new_owner(), job_id=received.job_id)

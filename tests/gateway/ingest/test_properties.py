@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from gateway.ingest.pipeline import Pipeline
@@ -19,10 +20,10 @@ HL7_SEEDS = [
     (CORPORA / "microsoft-FHIR-Converter" / "SIU-S12-01.hl7").read_bytes(),
 ]
 CSV_SEED = (
-    "id_rdv;ipp;rpps;debut;fin;statut\r\n"
-    "R1;42;10000023084;02/03/2026 09:00;02/03/2026 09:15;honore\r\n"
-    'R2;43;10000023084;02/03/2026 09:15;02/03/2026 09:30;"absent"\r\n'
-).encode()
+    b"id_rdv;ipp;rpps;debut;fin;statut\r\n"
+    b"R1;42;10000023084;02/03/2026 09:00;02/03/2026 09:15;honore\r\n"
+    b'R2;43;10000023084;02/03/2026 09:15;02/03/2026 09:30;"absent"\r\n'
+)
 FHIR_SEED = (
     b'{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Slot","id":"s1",'
     b'"schedule":{"reference":"Schedule/a"},"status":"free","start":"2026-03-02T09:00:00+01:00",'
