@@ -148,35 +148,25 @@ class Pipeline:
         counts.update(outcome.status for outcome in outcomes)
 
     def commit(self, job: Job, prepared: list[tuple[int, Prepared]], *, replay: bool = False) -> list[RecordOutcome]:
-        """Write a batch in one transaction; on a write error, record by record."""
+        """Write a batch in one transaction; when that fails, record by record (one bad record blocks no other)."""
         try:
             with write_transaction(self.engine) as conn:
                 outcomes = self._store(conn, job, prepared)
-                self._record(conn, job, outcomes, {seq: p for seq, p in prepared}, replay=replay)
+                self._record(conn, job, outcomes, dict(prepared), replay=replay)
                 return outcomes
         except GatewayError:
-            if len(prepared) == 1:
-                return self._commit_failed(job, prepared[0], replay)
-        results: list[RecordOutcome] = []
-        for item in prepared:
-            try:
-                with write_transaction(self.engine) as conn:
-                    outcomes = self._store(conn, job, [item])
-                    self._record(conn, job, outcomes, {item[0]: item[1]}, replay=replay)
-                    results.extend(outcomes)
-            except GatewayError:
-                results.extend(self._commit_failed(job, item, replay))
-        return results
+            pass
+        return [outcome for item in prepared for outcome in self._commit_one(job, item, replay)]
 
-    def _commit_failed(self, job: Job, item: tuple[int, Prepared], replay: bool) -> list[RecordOutcome]:
+    def _commit_one(self, job: Job, item: tuple[int, Prepared], replay: bool) -> list[RecordOutcome]:
         seq, prepared = item
         try:
             with write_transaction(self.engine) as conn:
-                self._store(conn, job, [item])
-        except GatewayError as error:
+                outcomes = self._store(conn, job, [item])
+                self._record(conn, job, outcomes, {seq: prepared}, replay=replay)
+                return outcomes
+        except GatewayError as error:  # this record is the one the store refuses (e.g. another centre's resource)
             outcome = RecordOutcome(seq, prepared.record.location, "rejected", list(error.issues))
-        else:  # pragma: no cover - the write succeeded on its own this time (a race that went away)
-            outcome = RecordOutcome(seq, prepared.record.location, "rejected", [])
         with write_transaction(self.engine) as conn:
             self._record(conn, job, [outcome], {seq: prepared}, replay=replay)
         return [outcome]

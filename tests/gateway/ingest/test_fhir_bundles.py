@@ -143,8 +143,11 @@ def test_a_resource_of_another_centre_is_never_replaced(ingest: Ingest, pipeline
     first = ingest(orjson.dumps(bundle), tenant="350000014")
     assert first["counts"]["accepted"] == 1
     patient["name"] = [{"family": "Usurpé"}]
+    bundle["entry"].append(agenda_bundle()["entry"][0])  # a good entry in the same batch
     other = ingest(orjson.dumps(bundle), tenant="350000022")
-    # the identifier's system belongs to centre 350000014: centre 350000022 cannot write that patient
-    assert other["counts"] == {"accepted": 0, "duplicate": 0, "rejected": 1}
+    # the identifier's system belongs to centre 350000014: centre 350000022 cannot write that patient,
+    # and the batch falls back to record-by-record so the good entry is still stored
+    assert other["counts"] == {"accepted": 1, "duplicate": 0, "rejected": 1}
+    assert [r["status"] for r in other["records"]] == ["rejected", "accepted"]
     assert other["records"][0]["issues"][0]["code"] == "not-found"
     assert stored(pipeline, first["records"][0]["resources"][0])["name"] == [{"family": "Durand"}]
