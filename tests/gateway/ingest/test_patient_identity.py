@@ -96,3 +96,12 @@ def test_a_message_sent_twice_is_a_duplicate_by_control_id(ingest: Ingest) -> No
     assert ingest(A04, fmt="hl7v2", tenant=TENANT)["counts"]["accepted"] == 1
     changed = A04.replace(b"MARTIN^CLAIRE", b"MARTINE^CLAIRE")  # same MSH-10: the sender says it is the same
     assert ingest(changed, fmt="hl7v2", tenant=TENANT)["counts"]["duplicate"] == 1
+
+
+def test_source_fields_no_mapping_read_are_reported_with_the_job(ingest: Ingest) -> None:
+    report = ingest(A04, fmt="hl7v2", tenant=TENANT)
+    unused = report["summary"]["unused_fields"]
+    assert unused["PV1"] == 1  # no field of the visit segment is mapped: reported as a segment
+    assert unused["PID-33"] == 1  # a field of a mapped segment: reported as a field
+    assert "PID-3" not in unused
+    assert "PID-5" not in unused
