@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +21,10 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
+
+# The shared material next to the repository (``../shared``): public corpora, FHIR IG packages.
+SHARED = Path(os.environ.get("CPTS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+HL7V2_CORPORA = SHARED / "corpora" / "hl7v2"
 
 TABLES = (
     "ingest_record",

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from adapters.errors import Hl7Error
 from adapters.hl7v2 import parse_message, split_messages
+from tests.conftest import HL7V2_CORPORA
 
-CORPORA = Path(os.environ.get("CPTS_HL7V2_CORPORA", "/work/shared/corpora/hl7v2"))
+CORPORA = HL7V2_CORPORA
 
 A = b"MSH|^~\\&|A||||||ADT^A04|1|P|2.5\rEVN||20240101\rPID|1||111"
 B = b"MSH|^~\\&|B||||||ADT^A08|2|P|2.5\rPID|1||222"

@@ -20,7 +20,6 @@ What the comparison has to know about hl7apy 1.3.5:
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,8 +35,9 @@ from hl7apy.parser import parse_message as hl7apy_parse
 
 from adapters.errors import Hl7Error
 from adapters.hl7v2 import Er7Message, Repetition, Segment, Separators, parse_message, split_messages
+from tests.conftest import HL7V2_CORPORA
 
-CORPORA = Path(os.environ.get("CPTS_HL7V2_CORPORA", "/work/shared/corpora/hl7v2"))
+CORPORA = HL7V2_CORPORA
 GOOD = ("ansforge-pam-fr", "microsoft-FHIR-Converter", "hl7-v2-to-fhir")
 FUZZ = "nhapi-fuzz-badinputs"
 

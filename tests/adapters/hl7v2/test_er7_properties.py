@@ -9,17 +9,16 @@ not representable as is (hl7apy and this reader strip segments and treat blank v
 from __future__ import annotations
 
 import contextlib
-import os
 import string
-from pathlib import Path as FilePath
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.errors import Hl7Error
 from adapters.hl7v2 import Er7Message, Path, Separators, parse_message, parse_path, split_messages, unescape
+from tests.conftest import HL7V2_CORPORA
 
-CORPORA = FilePath(os.environ.get("CPTS_HL7V2_CORPORA", "/work/shared/corpora/hl7v2"))
+CORPORA = HL7V2_CORPORA
 PUNCTUATION = "|^~\\&#!@$%*+=:;?"  # no "/": MSH-18 values such as 8859/1 hold it
 CHARSETS = {"UNICODE UTF-8": "utf-8", "": "utf-8", "ASCII": "utf-8", "8859/1": "latin-1", "8859/15": "iso8859-15"}
 ALPHABET = string.ascii_letters + string.digits + " .-'/\n" + PUNCTUATION + "éàçÉ€œ"

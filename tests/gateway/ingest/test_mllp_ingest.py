@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from adapters.hl7v2.er7 import Er7Message, parse_message
 from gateway.ingest.mllp import MllpIngest
@@ -11,8 +10,9 @@ from gateway.ingest.pipeline import Pipeline
 from gateway.mllp import MllpServer, frame
 from gateway.settings import Settings
 from gateway.storage.db import read_transaction
+from tests.conftest import HL7V2_CORPORA
 
-CORPORA = Path(__file__).parents[4] / "shared" / "corpora" / "hl7v2"
+CORPORA = HL7V2_CORPORA
 ADMISSION = (CORPORA / "ansforge-pam-fr" / "SGL-admission.er7").read_bytes()
 TENANT = "350000014"
 

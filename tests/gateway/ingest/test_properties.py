@@ -3,17 +3,15 @@ part of a record: every stored resource belongs to an accepted (or duplicate) re
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from gateway.ingest.pipeline import Pipeline
-from tests.conftest import TABLES
+from tests.conftest import HL7V2_CORPORA, TABLES
 from tests.gateway.ingest.conftest import run_ingest
 
-CORPORA = Path(__file__).parents[4] / "shared" / "corpora" / "hl7v2"
+CORPORA = HL7V2_CORPORA
 HL7_SEEDS = [
     (CORPORA / "ansforge-pam-fr" / "SGL-admission.er7").read_bytes(),
     (CORPORA / "microsoft-FHIR-Converter" / "ADT-A04-01.hl7").read_bytes(),

@@ -21,8 +21,9 @@ from gateway.ingest.prepare import Prepared, prepare
 from gateway.ingest.records import hl7_records
 from mappings.catalog import default_catalog
 from mappings.registry import MapContext
+from tests.conftest import HL7V2_CORPORA
 
-CORPORA = Path(__file__).resolve().parents[4] / "shared" / "corpora" / "hl7v2"
+CORPORA = HL7V2_CORPORA
 FILES = sorted(path for path in CORPORA.rglob("*") if path.is_file() and path.name != "SOURCES.md")
 TENANT = "359900016"  # a demo FINESS, as in test_golden.py
 
