@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from gateway.app import create_app
 from gateway.settings import Settings
@@ -79,13 +80,24 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture
 def clean_db(engine: Engine) -> Engine:
-    """Empties every table before the test."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
-        else:
-            for table in TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))  # fixed table names
+    """Empties every table before the test.
+
+    The live server's ingest worker polls the job table; on PostgreSQL a TRUNCATE racing its transaction can be
+    chosen as a deadlock victim, so it is tried again.
+    """
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
+                else:
+                    for table in TABLES:
+                        conn.execute(text(f"DELETE FROM {table}"))  # fixed table names
+            return engine
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
     return engine
 
 

@@ -84,10 +84,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             continue
         started = time.perf_counter()
         vendor = (args.vendor or "reference") if args.format == "csv" else None
+        owner = new_owner()
         received = pipeline.jobs.receive(
-            payload, tenant=args.tenant, format=args.format, source=path.name, export=args.export, vendor=vendor
-        )
-        job = pipeline.jobs.claim(new_owner(), job_id=received.job_id)
+            payload, tenant=args.tenant, format=args.format, source=path.name, export=args.export, vendor=vendor,
+            owner=owner,
+        )  # fmt: skip
+        job = pipeline.jobs.leased(received.job_id, owner)
         if job is not None:
             bar = ProgressBar(path.name, len(payload))
             try:

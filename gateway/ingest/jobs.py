@@ -72,8 +72,13 @@ class JobStore:
         export: str | None = None,
         vendor: str | None = None,
         idempotency_key: str | None = None,
+        owner: str | None = None,
     ) -> Received:
-        """Store the payload and queue its job, committed before returning."""
+        """Store the payload and queue its job, committed before returning.
+
+        With ``owner`` the job is created already leased to that worker (the MLLP handler and the CLI run their own
+        jobs at once; no background worker may take it in between).
+        """
         digest = hashlib.sha256(payload).hexdigest()
         if idempotency_key:
             earlier = self._by_key(tenant, idempotency_key, digest)
@@ -89,10 +94,14 @@ class JobStore:
                         idempotency_key=idempotency_key, content=payload,
                     )
                 )  # fmt: skip
+                lease: dict[str, Any] = {"status": "queued", "attempts": 0}
+                if owner:
+                    lease = {"status": "running", "lease_owner": owner, "lease_until": stamp + self.lease,
+                             "started_at": stamp, "attempts": 1}  # fmt: skip
                 conn.execute(
                     insert(JOB).values(
-                        id=job_id, message_id=message_id, tenant=tenant, status="queued", created_at=stamp,
-                        attempts=0, cursor=0, accepted=0, duplicate=0, rejected=0, summary="{}",
+                        id=job_id, message_id=message_id, tenant=tenant, created_at=stamp,
+                        cursor=0, accepted=0, duplicate=0, rejected=0, summary="{}", **lease,
                     )
                 )  # fmt: skip
         except IntegrityError:  # the same Idempotency-Key committed by a concurrent request
@@ -141,6 +150,13 @@ class JobStore:
                 )
             )  # fmt: skip
         return self.job(found)
+
+    def leased(self, job_id: str, owner: str) -> Job | None:
+        """The job, if it is leased to ``owner`` (as ``receive(..., owner=...)`` leaves it)."""
+        job = self.job(job_id)
+        with read_transaction(self.engine) as conn:
+            holder = conn.execute(select(JOB.c.lease_owner).where(JOB.c.id == job_id)).scalar_one()
+        return job if holder == owner and job.status == "running" else None
 
     def job(self, job_id: str) -> Job:
         with read_transaction(self.engine) as conn:

@@ -58,8 +58,8 @@ class MllpIngest:
         if tenant is None:
             why = "the sending facility (MSH-4) is not registered with this gateway (CPTS_MLLP_FACILITIES)"
             return self._ack(header, "AR", [AckError("MSH-4", "207", "E", why)], why)
-        received = self.pipeline.jobs.receive(data, tenant=tenant, format="hl7v2", source="mllp")
-        job = self.pipeline.jobs.claim(self.owner, job_id=received.job_id)
+        received = self.pipeline.jobs.receive(data, tenant=tenant, format="hl7v2", source="mllp", owner=self.owner)
+        job = self.pipeline.jobs.leased(received.job_id, self.owner)
         if job is not None:
             self.pipeline.run(job)
         report = self.pipeline.jobs.report(received.job_id)

@@ -44,6 +44,7 @@ def test_the_same_idempotency_key_returns_the_first_job(client: httpx.Client) ->
     other = client.post(f"/ingest/fhir?tenant={TENANT}", content=payload + b" ", headers=headers)
     assert other.status_code == 409
     assert other.json()["resourceType"] == "OperationOutcome"
+    assert wait_for(client, first.json()["href"])["counts"]["accepted"] == 3  # one job, processed once
 
 
 def test_bad_requests_get_an_operation_outcome_with_a_location(client: httpx.Client) -> None:

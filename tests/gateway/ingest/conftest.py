@@ -24,8 +24,10 @@ def run_ingest(
     pipeline: Pipeline, payload: bytes, *, tenant: str = "350000014", fmt: str = "fhir", **kw: Any
 ) -> dict[str, Any]:
     """Receive a payload, run its job here (or wait for the live server's worker if it took it first)."""
-    received = pipeline.jobs.receive(payload, tenant=tenant, format=fmt, source=kw.pop("source", "test"), **kw)
-    job = pipeline.jobs.claim(new_owner(), job_id=received.job_id)
+    owner = new_owner()
+    source = kw.pop("source", "test")
+    received = pipeline.jobs.receive(payload, tenant=tenant, format=fmt, source=source, owner=owner, **kw)
+    job = pipeline.jobs.leased(received.job_id, owner)
     if job is not None:
         pipeline.run(job)
     deadline = time.monotonic() + 30
