@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         description="Also check every ingested resource with the fhir.resources models (the walker's strict rules "
         "always apply; the model pass triples the cost and the golden tests already run it on every mapping)",
     )
+    ingest_parallel_bytes: int = Field(
+        default=512 * 1024,
+        ge=0,
+        description="Payloads this large are read, mapped and validated by a second process while this one writes",
+    )
     ingest_lease_seconds: float = Field(
         default=60, gt=0, description="A job whose worker is silent this long is taken by another worker"
     )

@@ -21,16 +21,16 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, insert, select, tuple_, update
 
-from adapters.errors import AdapterError
 from adapters.source import SourceRecord
 from gateway.errors import GatewayError, Issue
 from gateway.fhir.dates import format_instant, utc_now
 from gateway.fhir.ids import deterministic_id
-from gateway.ingest.actions import merged_writes, old_patient, prior_identifiers
+from gateway.ingest.actions import merged_writes, old_patient
 from gateway.ingest.identity import IdentityResolver, Key, cached_id, conditional_key, first_identifier
 from gateway.ingest.jobs import DEAD, JOB, RECORD, Job, JobStore, now
 from gateway.ingest.models import ControlIdRow
-from gateway.ingest.prepare import Prepared, adapter_issue, prepare, validate_late
+from gateway.ingest.prepare import Prepared, validate_late
+from gateway.ingest.producer import Work, events, parallel_events
 from gateway.ingest.records import ReadSummary, read_records
 from gateway.settings import Settings
 from gateway.storage.db import write_transaction
@@ -73,49 +73,44 @@ class Pipeline:
         return job.id
 
     def run(self, job: Job, progress: Progress | None = None, stop: threading.Event | None = None) -> None:
-        """Process a claimed job to the end (resuming after its cursor); ``stop`` hands it back between batches."""
-        summary = ReadSummary()
-        try:
-            records = self._records(job, summary)
-        except AdapterError as error:
-            self._reject_payload(job, adapter_issue(error), summary)
-            return
+        """Process a claimed job to the end (resuming after its cursor); ``stop`` hands it back between batches.
+
+        A payload of ``CPTS_INGEST_PARALLEL_BYTES`` or more is prepared by a second process while this one writes.
+        """
+        payload = self.jobs.payload(job.message_id)
+        work = Work(
+            payload, job.format, job.source, job.tenant, self.settings.timezone, job.export, job.vendor, job.cursor,
+            BATCH, self.settings.ingest_model_validation, str(self.catalog.root),
+        )  # fmt: skip
+        parallel = len(payload) >= self.settings.ingest_parallel_bytes
+        stream = parallel_events(work) if parallel else events(work, self.catalog)
         counts: Counter[str] = Counter()
-        unused: Counter[str] = Counter()
-        batch: list[tuple[int, SourceRecord]] = []
-        seq = 0
         facts: dict[str, Any] = {}
-        try:
-            for seq, record in enumerate(records, start=1):
-                if seq <= job.cursor:
-                    continue
-                batch.append((seq, record))
-                if len(batch) >= BATCH:
-                    self._process(job, batch, counts, unused)
-                    batch = []
-                    if progress:
-                        progress(seq, counts)
-                    if stop is not None and stop.is_set():
-                        self.jobs.release(job.id)
-                        return
-        except AdapterError as error:  # the rest of the file cannot be read (e.g. a quote that never closes)
-            if batch:
-                self._process(job, batch, counts, unused)
-                batch = []
-            issue = adapter_issue(error)
-            tail = RecordOutcome(seq + 1, error.location or job.source, "rejected", [issue])
-            with write_transaction(self.engine) as conn:
-                self._record(conn, job, [tail], {})
-            counts["rejected"] += 1
-            facts["error"] = issue.to_fhir()
-        if batch:
-            self._process(job, batch, counts, unused)
-            if progress:
-                progress(batch[-1][0], counts)
-        facts.update(summary.facts)
+        for event in stream:
+            kind = event[0]
+            if kind == "refused":
+                self._reject_payload(job, event[1])
+                return
+            if kind == "batch":
+                batch: list[tuple[int, Prepared]] = event[1]
+                counts.update(outcome.status for outcome in self.commit(job, batch))
+                if progress:
+                    progress(batch[-1][0], counts)
+                if stop is not None and stop.is_set():
+                    self.jobs.release(job.id)
+                    return
+            elif kind == "tail":
+                issue, seq = event[1], event[2]
+                tail = RecordOutcome(seq, issue.expression[0] if issue.expression else job.source, "rejected", [issue])
+                with write_transaction(self.engine) as conn:
+                    self._record(conn, job, [tail], {})
+                counts["rejected"] += 1
+                facts["error"] = issue.to_fhir()
+            elif kind == "facts":
+                facts.update(event[1])
+                if event[2]:
+                    facts["unused_fields"] = dict(sorted(event[2].items()))
         facts["mapping_version"] = self.catalog.version
-        if unused:
-            facts["unused_fields"] = dict(sorted(unused.items()))
         self.jobs.finish(job.id, "done", facts)
 
     def _records(self, job: Job, summary: ReadSummary) -> Iterator[SourceRecord]:
@@ -125,27 +120,14 @@ class Pipeline:
             export=job.export, vendor=job.vendor, tenant=job.tenant, summary=summary,
         )  # fmt: skip
 
-    def _reject_payload(self, job: Job, issue: Issue, summary: ReadSummary) -> None:
+    def _reject_payload(self, job: Job, issue: Issue) -> None:
         outcome = RecordOutcome(0, issue.expression[0] if issue.expression else job.source, "rejected", [issue])
         with write_transaction(self.engine) as conn:
             self._record(conn, job, [outcome], {})
-        self.jobs.finish(job.id, "rejected", {**summary.facts, "error": issue.to_fhir()})
+        self.jobs.finish(job.id, "rejected", {"error": issue.to_fhir()})
 
     def _context(self, job: Job) -> MapContext:
         return MapContext(tenant=job.tenant, zone=self.settings.tz)
-
-    def _process(
-        self, job: Job, batch: list[tuple[int, SourceRecord]], counts: Counter[str], unused: Counter[str]
-    ) -> None:
-        ctx = self._context(job)
-        model_pass = self.settings.ingest_model_validation
-        prepared = [
-            (seq, prepare(record, self.catalog, ctx, model_pass=model_pass, mentions=False)) for seq, record in batch
-        ]
-        for _seq, item in prepared:
-            self._count_unused(item, unused)
-        outcomes = self.commit(job, prepared)
-        counts.update(outcome.status for outcome in outcomes)
 
     def commit(self, job: Job, prepared: list[tuple[int, Prepared]], *, replay: bool = False) -> list[RecordOutcome]:
         """Write a batch in one transaction; when that fails, record by record (one bad record blocks no other)."""
@@ -280,8 +262,8 @@ class Pipeline:
                     if key is not None:
                         keys.add(key)
                 texts.append((produced, text, refs))
-            if item.action is not None and item.action.fn == "change_identifier" and item.record.scope is not None:
-                old = old_patient(resolver, prior_identifiers(item.action, item.record.scope, tenant))
+            if item.action is not None and item.action.fn == "change_identifier":
+                old = old_patient(resolver, item.prior)
                 new = next((first_identifier(p.resource) for p in item.produced
                             if p.resource["resourceType"] == "Patient"), None)  # fmt: skip
                 if old is not None and new is not None:
@@ -323,12 +305,12 @@ class Pipeline:
     def _action_writes(
         self, conn: Connection, resolver: IdentityResolver, tenant: str, item: Prepared
     ) -> list[tuple[str, str, dict[str, Any]]]:
-        if item.action is None or item.action.fn != "merge_patient" or item.record.scope is None:
+        if item.action is None or item.action.fn != "merge_patient" or not item.prior:
             return []
         survivor = next((p.resource for p in item.produced if p.resource["resourceType"] == "Patient"), None)
         if survivor is None:
             return []
-        old = old_patient(resolver, prior_identifiers(item.action, item.record.scope, tenant), as_stored=True)
+        old = old_patient(resolver, item.prior, as_stored=True)
         if old is None or old == survivor["id"]:
             if old is None:
                 item.issues.append(
@@ -340,13 +322,13 @@ class Pipeline:
             link for link in survivor.get("link") or [] if link.get("other", {}).get("reference") != f"Patient/{old}"
         ]
         survivor["link"] = [*links, {"other": {"reference": f"Patient/{old}"}, "type": "replaces"}]
-        if resolver.known.get(prior_identifiers(item.action, item.record.scope, tenant)[0]) == survivor["id"]:
+        if resolver.known.get(item.prior[0]) == survivor["id"]:
             return []  # merged already (a re-sent A40): the survivor keeps its link, nothing else moves
         return merged_writes(conn, tenant, old, survivor["id"])
 
     def _provenance(self, conn: Connection, job: Job, prepared: list[tuple[int, Prepared]], targets: list[str]) -> None:
         first, last = prepared[0][0], prepared[-1][0]
-        mappings = sorted({self.catalog.mapping_version(p.mapping) for _s, p in prepared if p.mapping is not None})
+        mappings = sorted({p.mapping_version for _s, p in prepared if p.mapping_version is not None})
         locations = prepared[0][1].record.location if first == last else f"records {first}-{last} of {job.source}"
         provenance_id = deterministic_id("Provenance", job.message_id, first)
         provenance: dict[str, Any] = {
@@ -459,21 +441,6 @@ class Pipeline:
                     lease_until=stamp + self.jobs.lease,
                 )
             )
-
-    def _count_unused(self, item: Prepared, unused: Counter[str]) -> None:
-        if item.mapping is None or not item.record.present:
-            return
-        used = item.mapping.used_fields()
-        segments = {name.split("-")[0] for name in used}
-        reported: set[str] = set()
-        for name in item.record.present:
-            segment = name.split("-")[0]
-            if name in used or segment == "MSH":
-                continue
-            label = name if segment in segments else segment
-            if label not in reported:
-                reported.add(label)
-                unused[label] += 1
 
 
 def _versioned(outcome: WriteOutcome) -> str:

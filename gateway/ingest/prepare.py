@@ -12,6 +12,8 @@ from adapters.errors import AdapterError
 from adapters.source import SourceRecord
 from gateway.errors import Issue, ValidationFailed
 from gateway.fhir.validation import validate_resource
+from gateway.ingest.actions import prior_identifiers
+from gateway.ingest.identity import Key
 from mappings.catalog import Catalog
 from mappings.engine import CompiledMessage, Produced
 from mappings.issues import MapIssue
@@ -41,6 +43,15 @@ class Prepared:
     issues: list[Issue] = field(default_factory=list)
     action: Call | None = None
     mapping: CompiledMessage | None = None
+    mapping_version: str | None = None  # "hl7v2/messages/adt-patient.yaml@<hash>", for the Provenance
+    prior: list[Key] = field(default_factory=list)  # identifiers an action names (MRG-1 of an A40 / A47)
+
+    def detach(self) -> Prepared:
+        """The same outcome without what cannot cross to another process (the scope, the compiled mapping)."""
+        record = self.record
+        self.record = SourceRecord(record.kind, record.location, "", None, record.control_id, record.sender)
+        self.mapping = None
+        return self
 
     @property
     def rejected(self) -> bool:
@@ -89,9 +100,12 @@ def prepare(
             )
             return prepared
         prepared.mapping = mapping
+        prepared.mapping_version = catalog.mapping_version(mapping)
         mapped = mapping.map(record.scope, ctx)
         prepared.issues.extend(map_issue(issue) for issue in mapped.issues)
         prepared.action = mapped.action
+        if mapped.action is not None:
+            prepared.prior = prior_identifiers(mapped.action, record.scope, ctx.tenant)
         prepared.produced = mapped.resources
         if prepared.rejected:
             return prepared
