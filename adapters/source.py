@@ -8,17 +8,60 @@ repetitions or segments under a path, whose own paths are relative (``4.2`` insi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True, slots=True)
 class Value:
-    """A value read from a source, with its source location."""
+    """A value read from a source, with its source location (read-only).
+
+    ``Value(value, location)`` knows its location at once. Adapters that read many values make a
+    :class:`LazyValue` instead, whose location string is written only when something asks for it (an issue about
+    the value), which most values never need. Both compare, hash and print the same way.
+    """
+
+    __slots__ = ("_location", "_locate", "_parts", "value")
 
     value: Any  # str for HL7; str, date, datetime, Decimal, bool or int for parsed CSV cells
-    location: str
+    _location: str | None  # None until a LazyValue's location is first asked for
+    _locate: Callable[..., str]  # LazyValue only
+    _parts: tuple[Any, ...]  # LazyValue only
+
+    def __init__(self, value: Any, location: str) -> None:
+        self.value = value
+        self._location = location
+
+    @property
+    def location(self) -> str:
+        """Where the value was read: ``PID-3[2].4.2``, ``appointments.csv:17:statut``."""
+        location = self._location
+        if location is None:
+            location = self._location = self._locate(*self._parts)
+        return location
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Value):
+            return NotImplemented
+        return (self.value, self.location) == (other.value, other.location)
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.location))
+
+    def __repr__(self) -> str:
+        return f"Value(value={self.value!r}, location={self.location!r})"
+
+
+class LazyValue(Value):
+    """A value whose location is ``locate(*parts)``, computed on first use (then kept)."""
+
+    __slots__ = ()
+
+    def __init__(self, value: Any, locate: Callable[..., str], *parts: Any) -> None:
+        self.value = value
+        self._location = None
+        self._locate = locate
+        self._parts = parts
 
 
 class Scope(Protocol):
@@ -47,4 +90,4 @@ class SourceRecord:
     resources: list[dict[str, Any]] | None = None  # FHIR sources: the resources themselves (ids made local)
 
 
-__all__ = ["Scope", "SourceRecord", "Value"]
+__all__ = ["LazyValue", "Scope", "SourceRecord", "Value"]

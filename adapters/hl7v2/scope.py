@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from adapters.source import Scope, Value
+from adapters.source import LazyValue, Scope, Value
 
 if TYPE_CHECKING:
     from adapters.hl7v2.er7 import Er7Message, Repetition, Segment
@@ -60,23 +60,55 @@ def _field_location(segment: Segment, field: int, rep: int) -> str:
     return label if rep == 1 else f"{label}[{rep}]"
 
 
-def _leaf(rep: Repetition, component: int | None, sub: int | None) -> str | None:
-    if component is None:
-        return rep.component(1) if sub is None else rep.sub(1, sub)
-    return rep.component(component) if sub is None else rep.sub(component, sub)
-
-
 def _suffix(component: int | None, sub: int | None) -> str:
     if component is None:
         return ""
     return f".{component}" if sub is None else f".{component}.{sub}"
 
 
-class MessageScope:
+def _value_location(segment: Segment, field: int, rep: int, component: int | None, sub: int | None) -> str:
+    """``PID-3[2].4.2``: where a value read from a segment is (``[1]`` and absent parts left out)."""
+    return _field_location(segment, field, rep) + _suffix(component, sub)
+
+
+def _within(scope: RepetitionScope, path: str) -> str:
+    """``PID-3[2].4.2``: where a value read from a field repetition (at ``4.2``) is."""
+    return f"{scope.where}.{path}"
+
+
+class _Reads:
+    """What the three scopes share: each path is read once per scope, then answered from memory.
+
+    A message is read-only and its scopes live as long as the record, so a mapping that looks at the same value
+    from several rules (MSH-12.2 for every name, PID-32 for every identifier) pays for it once.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[str, Value | None] = {}
+
+    def get(self, path: str) -> Value | None:
+        values = self._values
+        if path in values:
+            return values[path]
+        found = values[path] = self._read(path)
+        return found
+
+    def _read(self, path: str) -> Value | None:
+        raise NotImplementedError
+
+
+class MessageScope(_Reads):
     """The whole message."""
 
+    __slots__ = ("_each", "_segment_scopes", "message")
+
     def __init__(self, message: Er7Message) -> None:
+        super().__init__()
         self.message = message
+        self._segment_scopes: dict[int, SegmentScope] = {}  # by the segment's position in the message
+        self._each: dict[str, Sequence[Scope]] = {}
 
     def _segment(self, name: str, occurrence: int) -> Segment | None:
         if occurrence == 1:
@@ -84,7 +116,14 @@ class MessageScope:
         found = self.message.all(name)
         return found[occurrence - 1] if len(found) >= occurrence else None
 
-    def get(self, path: str) -> Value | None:
+    def segment_scope(self, segment: Segment) -> SegmentScope:
+        """The scope of one of the message's segments (one per segment, kept with its reads)."""
+        scope = self._segment_scopes.get(segment.position)
+        if scope is None:
+            scope = self._segment_scopes[segment.position] = SegmentScope(self, segment)
+        return scope
+
+    def _read(self, path: str) -> Value | None:
         parsed = _absolute(path)
         if parsed is None:
             raise ValueError(f"'{path}' is not an HL7 v2 path (like PID-3[2].4.2)")
@@ -93,42 +132,56 @@ class MessageScope:
         if segment is None:
             return None
         if field is None:
-            return Value(name, _segment_label(segment))
-        return SegmentScope(self, segment).read(field, rep, component, sub)
+            return LazyValue(name, _segment_label, segment)
+        return self.segment_scope(segment).read(field, rep, component, sub)
 
     def each(self, path: str) -> Sequence[Scope]:
+        found = self._each.get(path)
+        if found is None:
+            found = self._each[path] = self._elements(path)
+        return found
+
+    def _elements(self, path: str) -> Sequence[Scope]:
         parsed = _absolute(path)
         if parsed is None:
             raise ValueError(f"'{path}' is not an HL7 v2 path (like PID-3 or ROL)")
         name, occurrence, field, _rep, _component, _sub = parsed
         if field is None:
-            return [SegmentScope(self, segment) for segment in self.message.all(name)]
+            return tuple(self.segment_scope(segment) for segment in self.message.all(name))
         segment = self._segment(name, occurrence)
-        return SegmentScope(self, segment).repetitions(field) if segment is not None else []
+        return self.segment_scope(segment).repetitions(field) if segment is not None else ()
 
     def location(self, path: str) -> str:
         return path
 
 
-class SegmentScope:
+class SegmentScope(_Reads):
     """One segment: relative paths ``4``, ``4[2].1``, ``4.1.2``."""
 
+    __slots__ = ("_repetitions", "root", "segment")
+
     def __init__(self, root: MessageScope, segment: Segment) -> None:
+        super().__init__()
         self.root, self.segment = root, segment
+        self._repetitions: dict[int, tuple[RepetitionScope, ...]] = {}
 
     def read(self, field: int, rep: int, component: int | None, sub: int | None) -> Value | None:
         text = self.segment.value(field, rep, component, sub)
         if text is None:
             return None
-        return Value(text, _field_location(self.segment, field, rep) + _suffix(component, sub))
+        return LazyValue(text, _value_location, self.segment, field, rep, component, sub)
 
-    def repetitions(self, field: int) -> list[Scope]:
-        return [
-            RepetitionScope(self.root, rep, _field_location(self.segment, field, n))
-            for n, rep in enumerate(self.segment.field(field).repetitions, start=1)
-        ]
+    def repetitions(self, field: int) -> Sequence[Scope]:
+        """The scopes of a field's repetitions (the same ones each time they are asked for)."""
+        found = self._repetitions.get(field)
+        if found is None:
+            repetitions = self.segment.field(field).repetitions
+            found = self._repetitions[field] = tuple(
+                RepetitionScope(self.root, rep, self.segment, field, n) for n, rep in enumerate(repetitions, start=1)
+            )
+        return found
 
-    def get(self, path: str) -> Value | None:
+    def _read(self, path: str) -> Value | None:
         if path[:1].isalpha():
             return self.root.get(path)
         field, rep, component, sub = _in_segment(path)
@@ -146,23 +199,34 @@ class SegmentScope:
         return f"{_segment_label(self.segment)}-{path}"
 
 
-class RepetitionScope:
+class RepetitionScope(_Reads):
     """One repetition of a field: relative paths ``1``, ``4.2`` (component, sub-component)."""
 
-    def __init__(self, root: MessageScope, repetition: Repetition, location: str) -> None:
-        self.root, self.repetition, self.where = root, repetition, location
+    __slots__ = ("_number", "_where", "field", "repetition", "root", "segment")
 
-    def get(self, path: str) -> Value | None:
+    def __init__(self, root: MessageScope, repetition: Repetition, segment: Segment, field: int, number: int) -> None:
+        super().__init__()
+        self.root, self.repetition, self.segment, self.field, self._number = root, repetition, segment, field, number
+        self._where: str | None = None
+
+    @property
+    def where(self) -> str:
+        """The repetition's location: ``PID-3[2]`` (``PID-3`` for the first)."""
+        if self._where is None:
+            self._where = _field_location(self.segment, self.field, self._number)
+        return self._where
+
+    def _read(self, path: str) -> Value | None:
         if path[:1].isalpha():
             return self.root.get(path)
         component, sub = _in_field(path)
-        text = _leaf(self.repetition, component, sub)
-        return None if text is None else Value(text, f"{self.where}.{path}")
+        text = self.repetition.sub(component, 1 if sub is None else sub)
+        return None if text is None else LazyValue(text, _within, self, path)
 
     def each(self, path: str) -> Sequence[Scope]:
         if path[:1].isalpha():
             return self.root.each(path)
-        return []
+        return ()
 
     def location(self, path: str) -> str:
         return path if path[:1].isalpha() else f"{self.where}.{path}"

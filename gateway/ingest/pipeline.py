@@ -86,6 +86,7 @@ class Pipeline:
         stream = parallel_events(work) if parallel else events(work, self.catalog)
         counts: Counter[str] = Counter()
         facts: dict[str, Any] = {}
+        settled: set[tuple[str, str]] = set()  # resources a record only mentions, known to be stored already
         for event in stream:
             kind = event[0]
             if kind == "refused":
@@ -93,7 +94,7 @@ class Pipeline:
                 return
             if kind == "batch":
                 batch: list[tuple[int, Prepared]] = event[1]
-                counts.update(outcome.status for outcome in self.commit(job, batch))
+                counts.update(outcome.status for outcome in self.commit(job, batch, settled=settled))
                 if progress:
                     progress(batch[-1][0], counts)
                 if stop is not None and stop.is_set():
@@ -129,24 +130,42 @@ class Pipeline:
     def _context(self, job: Job) -> MapContext:
         return MapContext(tenant=job.tenant, zone=self.settings.tz)
 
-    def commit(self, job: Job, prepared: list[tuple[int, Prepared]], *, replay: bool = False) -> list[RecordOutcome]:
-        """Write a batch in one transaction; when that fails, record by record (one bad record blocks no other)."""
+    def commit(
+        self,
+        job: Job,
+        prepared: list[tuple[int, Prepared]],
+        *,
+        replay: bool = False,
+        settled: set[tuple[str, str]] | None = None,
+    ) -> list[RecordOutcome]:
+        """Write a batch in one transaction; when that fails, record by record (one bad record blocks no other).
+
+        ``settled`` holds the mentioned resources (``mode: ensure``) that earlier batches of the job stored or found
+        stored: they are not looked at again (a practitioner named in 10,000 appointments is checked once).
+        """
+        settled = settled if settled is not None else set()
         try:
+            touched: set[tuple[str, str]] = set()
             with write_transaction(self.engine) as conn:
-                outcomes = self._store(conn, job, prepared)
+                outcomes = self._store(conn, job, prepared, settled, touched)
                 self._record(conn, job, outcomes, dict(prepared), replay=replay)
-                return outcomes
+            settled |= touched
+            return outcomes
         except GatewayError:
             pass
-        return [outcome for item in prepared for outcome in self._commit_one(job, item, replay)]
+        return [outcome for item in prepared for outcome in self._commit_one(job, item, replay, settled)]
 
-    def _commit_one(self, job: Job, item: tuple[int, Prepared], replay: bool) -> list[RecordOutcome]:
+    def _commit_one(
+        self, job: Job, item: tuple[int, Prepared], replay: bool, settled: set[tuple[str, str]]
+    ) -> list[RecordOutcome]:
         seq, prepared = item
         try:
+            touched: set[tuple[str, str]] = set()
             with write_transaction(self.engine) as conn:
-                outcomes = self._store(conn, job, [item])
+                outcomes = self._store(conn, job, [item], settled, touched)
                 self._record(conn, job, outcomes, {seq: prepared}, replay=replay)
-                return outcomes
+            settled |= touched
+            return outcomes
         except GatewayError as error:  # this record is the one the store refuses (e.g. another centre's resource)
             outcome = RecordOutcome(seq, prepared.record.location, "rejected", list(error.issues))
         with write_transaction(self.engine) as conn:
@@ -154,7 +173,14 @@ class Pipeline:
         return [outcome]
 
     # -- storing a batch -------------------------------------------------------------------------------------------
-    def _store(self, conn: Connection, job: Job, prepared: list[tuple[int, Prepared]]) -> list[RecordOutcome]:
+    def _store(
+        self,
+        conn: Connection,
+        job: Job,
+        prepared: list[tuple[int, Prepared]],
+        settled: set[tuple[str, str]],
+        touched: set[tuple[str, str]],
+    ) -> list[RecordOutcome]:
         tenant = job.tenant
         outcomes: dict[int, RecordOutcome] = {}
         live: list[tuple[int, Prepared]] = []
@@ -166,6 +192,17 @@ class Pipeline:
         for seq in self._duplicate_controls(conn, tenant, live):
             outcomes[seq] = RecordOutcome(seq, dict(live)[seq].record.location, "duplicate")
         live = [(seq, item) for seq, item in live if seq not in outcomes]
+        mentioned: dict[int, list[tuple[str, str]]] = {}
+        for seq, item in live:
+            keep = []
+            for produced in item.produced:
+                key = (produced.resource["resourceType"], produced.resource["id"])
+                if produced.mode == "ensure":
+                    if key in settled:
+                        continue
+                    mentioned.setdefault(seq, []).append(key)
+                keep.append(produced)
+            item.produced = keep
 
         resolver = IdentityResolver(conn, tenant)
         self._resolve(resolver, tenant, live)
@@ -193,6 +230,7 @@ class Pipeline:
                 live.remove((seq, item))
                 continue
             ensured.update(stubs)
+            touched.update(mentioned.get(seq, ()))
             for kind, rid, content in self._action_writes(conn, resolver, tenant, item):
                 mine.append(self._item({**content, "resourceType": kind, "id": rid}, tenant))
             items.extend(mine)
