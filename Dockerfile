@@ -16,7 +16,7 @@ COPY conformance ./conformance
 RUN pip install . && useradd --system --uid 10001 --home /app cpts && mkdir -p /app/var && chown cpts /app/var
 
 USER cpts
-EXPOSE 8080
+EXPOSE 8080 2575
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/readyz').status == 200 else 1)"
 CMD ["cpts-gateway", "serve", "--host", "0.0.0.0", "--port", "8080"]
