@@ -80,7 +80,7 @@ class DeadLetters:
         if seq == 0:
             return None
         try:
-            for n, record in enumerate(self.pipeline._records(job, ReadSummary()), start=1):
+            for n, record in enumerate(self.pipeline.records(job, ReadSummary()), start=1):
                 if n == seq:
                     return record
         except AdapterError:
@@ -94,7 +94,7 @@ class DeadLetters:
         record = self._record(job, row.seq)
         if record is None:
             return Replayed(row.id, row.location, "rejected", orjson.loads(row.reason))
-        prepared = prepare(record, self.pipeline.catalog, self.pipeline._context(job))
+        prepared = prepare(record, self.pipeline.catalog, self.pipeline.context(job))
         outcome = self.pipeline.commit(job, [(row.seq, prepared)], replay=True)[0]
         issues = [issue.to_fhir() for issue in outcome.issues]
         self._close(row, outcome, reason=issues)

@@ -114,7 +114,8 @@ class Pipeline:
         facts["mapping_version"] = self.catalog.version
         self.jobs.finish(job.id, "done", facts)
 
-    def _records(self, job: Job, summary: ReadSummary) -> Iterator[SourceRecord]:
+    def records(self, job: Job, summary: ReadSummary) -> Iterator[SourceRecord]:
+        """The job's records read again from its stored payload (for dead letters: show and replay)."""
         payload = self.jobs.payload(job.message_id)
         return read_records(
             payload, format=job.format, source=job.source, catalog=self.catalog, zone=self.settings.tz,
@@ -127,7 +128,7 @@ class Pipeline:
             self._record(conn, job, [outcome], {})
         self.jobs.finish(job.id, "rejected", {"error": issue.to_fhir()})
 
-    def _context(self, job: Job) -> MapContext:
+    def context(self, job: Job) -> MapContext:
         return MapContext(tenant=job.tenant, zone=self.settings.tz)
 
     def commit(
@@ -244,9 +245,8 @@ class Pipeline:
             results = by_record.get(seq, [])
             refs = [_versioned(o) for o in results if o.stored is not None]
             fresh = [_versioned(o) for o in results if o.outcome in ("created", "updated", "deleted")]
+            # nothing new: its content was stored already, or everything it mentions existed (a duplicate)
             status = "accepted" if fresh or (not results and not item.produced) else "duplicate"
-            if not results and item.produced:  # everything it mentions existed already (ensure)
-                status = "duplicate"
             changed.extend(fresh)
             outcomes[seq] = RecordOutcome(seq, item.record.location, status, list(item.issues), refs)
         if changed:
