@@ -21,7 +21,7 @@ class Value:
     the value), which most values never need. Both compare, hash and print the same way.
     """
 
-    __slots__ = ("_location", "_locate", "_parts", "value")
+    __slots__ = ("_locate", "_location", "_parts", "value")
 
     value: Any  # str for HL7; str, date, datetime, Decimal, bool or int for parsed CSV cells
     _location: str | None  # None until a LazyValue's location is first asked for

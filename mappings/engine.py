@@ -9,19 +9,22 @@ conditional reference ``Type?identifier=system|value`` falls back to) or from th
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from adapters.source import Scope
 from gateway.fhir.ids import deterministic_id
-from mappings.compiler import Build, Compiler, Issues, Test
+from mappings.compiler import Build, Compiler, Issues, Test, json_copier, json_copy
 from mappings.issues import MapIssue, MappingFileError
 from mappings.registry import ACTIONS, MapContext
 from mappings.schema import Call, MessageMapping, Produce, ResourceMapping, Rule
 
 Mode = Literal["upsert", "ensure"]
 _SEGMENT = re.compile(r"^([A-Z][A-Z0-9]{2})(?:\[\d+\])?(?:-(\d+))?")
+_IDS_KEPT = 512  # per resource mapping: the ids made last (the same few practitioners and rooms, row after row)
+_MENTIONS_KEPT = 256  # per resource mapping: the ensure-mode resources made last, by the values they were made of
 
 
 @dataclass
@@ -50,6 +53,12 @@ class CompiledResource:
         self.build: Build = compiler.build(spec.rules, file, "rules")
         self.keys = list(spec.id.keys) if spec.id.keys else None
         self.rules: Sequence[Rule] = spec.rules
+        # deterministic_id hashes (uuid5) every time: a small memory of this mapping's own, bounded, saves most of
+        # them where an export names the same resources over and over (ensure-mode practitioners, rooms)
+        self._make_id = lru_cache(maxsize=_IDS_KEPT)(deterministic_id)  # str keys only
+        reads = _plain_reads(spec.rules, compiler.datatype_rules)
+        self._reads = tuple(sorted(reads | set(self.keys or ()))) if reads is not None else None
+        self._mentioned: dict[tuple[Any, ...], Callable[[], Any]] = {}
 
     def produce(self, scope: Scope, ctx: MapContext, issues: Issues) -> dict[str, Any] | None:
         before = len(issues)
@@ -70,6 +79,38 @@ class CompiledResource:
         resource.update(body)
         return resource
 
+    def mention(self, scope: Scope, ctx: MapContext, issues: Issues) -> dict[str, Any] | None:
+        """:meth:`produce` for a resource the record only mentions (``mode: ensure``): the same practitioner or
+        room, row after row.
+
+        When the mapping's rules read nothing but plain text values of the scope (no ``each``, no ``datatype`` of
+        another element),
+        the resource depends on those values and the context alone (transforms, conditions and code tables are
+        pure functions of them), so the resources made without any issue are remembered by those values (the last
+        ``_MENTIONS_KEPT``) and a copy is handed out the next time.
+        """
+        if self._reads is None:
+            return self.produce(scope, ctx, issues)
+        key: list[Any] = [ctx.tenant, ctx.zone]
+        for path in self._reads:
+            found = scope.get(path)
+            value = None if found is None else found.value
+            if value is not None and type(value) is not str:  # only text compares exactly as it maps
+                return self.produce(scope, ctx, issues)
+            key.append(value)
+        known = tuple(key)
+        copy = self._mentioned.get(known)
+        if copy is not None:
+            made: dict[str, Any] = copy()
+            return made
+        before = len(issues)
+        resource = self.produce(scope, ctx, issues)
+        if resource is not None and len(issues) == before:
+            if len(self._mentioned) >= _MENTIONS_KEPT:
+                self._mentioned.clear()
+            self._mentioned[known] = json_copier(json_copy(resource))
+        return resource
+
     def _id(self, scope: Scope, ctx: MapContext, body: dict[str, Any], issues: Issues) -> str | None:
         if self.keys is not None:
             values = []
@@ -83,10 +124,11 @@ class CompiledResource:
                     )
                     return None
                 values.append(str(found.value))
-            return deterministic_id(self.resource_type, ctx.tenant, *values)
+            return self._make_id(self.resource_type, ctx.tenant, *values)
         for identifier in body.get("identifier", []):
             if isinstance(identifier, dict) and identifier.get("system") and identifier.get("value"):
-                return deterministic_id(self.resource_type, identifier["system"], identifier["value"])
+                system, value = str(identifier["system"]), str(identifier["value"])  # as deterministic_id reads them
+                return self._make_id(self.resource_type, system, value)
         where = self._identifier_source(scope)
         issues.append(MapIssue("MAP-ID", f"the {self.resource_type} has no identifier to key it on", where))
         return None
@@ -111,6 +153,10 @@ class _Step:
     when: Test | None
     mode: Mode
     required: bool
+
+    def __post_init__(self) -> None:
+        resource = self.resource
+        self.produce = resource.mention if self.mode == "ensure" else resource.produce
 
 
 class CompiledMessage:
@@ -150,7 +196,7 @@ class CompiledMessage:
             for element in scopes:
                 if step.when is not None and not step.when(element, ctx):
                     continue
-                resource = step.resource.produce(element, ctx, mapped.issues)
+                resource = step.produce(element, ctx, mapped.issues)
                 if resource is None:
                     continue
                 made += 1
@@ -190,6 +236,40 @@ class CompiledMessage:
             if produce.when is not None:
                 _walk_source(produce.when.source, None, used)
         return used
+
+
+def _source_paths(source: Any) -> list[str]:
+    if source is None:
+        return []
+    paths = source.values() if isinstance(source, dict) else source if isinstance(source, list) else [source]
+    return [str(path) for path in paths]
+
+
+def _plain_reads(
+    rules: Sequence[Rule], datatypes: dict[str, Sequence[Rule]], expanding: frozenset[str] = frozenset()
+) -> set[str] | None:
+    """The paths rules read when they only read values of the scope they are given (``get``, and datatypes mapped
+    on that same scope), else None (a rule goes through ``each``, or a datatype through ``from``)."""
+    paths: set[str] = set()
+    for rule in rules:
+        if rule.each is not None:
+            return None
+        if rule.datatype is not None:
+            inner_rules = datatypes.get(rule.datatype)
+            if rule.source is not None or inner_rules is None or rule.datatype in expanding:
+                return None
+            inner = _plain_reads(inner_rules, datatypes, expanding | {rule.datatype})
+        elif rule.rules:
+            inner = _plain_reads(rule.rules, datatypes, expanding)
+        else:
+            inner = set()
+        if inner is None:
+            return None
+        paths |= inner
+        paths.update(_source_paths(rule.source))
+        if rule.when is not None:
+            paths.update(_source_paths(rule.when.source))
+    return paths
 
 
 def _anchored(anchor: str | None, path: str) -> str:

@@ -23,12 +23,16 @@ from adapters.csv.values import (
     parse_int,
     parse_time,
 )
-from adapters.source import Scope, Value
+from adapters.source import LazyValue, Scope, Value
 from mappings.issues import MapIssue
 from mappings.schema import CodeTable, Column, ExportMapping, ParseKind, VendorLayout
 
+_REMEMBERED = 4096  # distinct cell texts a column's parser keeps the value of (then it starts afresh)
+_UNSEEN = object()
+
 
 def _parser(kind: ParseKind, zone: ZoneInfo) -> Callable[[str], Any]:
+    """The parser of one column's cells (a new one for each file read)."""
     parsers: dict[str, Callable[[str], Any]] = {
         "text": lambda text: text,
         "date": parse_date,
@@ -38,32 +42,71 @@ def _parser(kind: ParseKind, zone: ZoneInfo) -> Callable[[str], Any]:
         "integer": parse_int,
         "boolean": parse_bool,
     }
-    return parsers[kind]
+    return _remembering(parsers[kind])
+
+
+def _remembering(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse``, answering a text it has read before from memory.
+
+    An export repeats its cells: every practitioner's agenda starts at the same 08:00, 08:20..., durations and
+    yes/no flags take a handful of values, and a date and time in the centre's zone is the costliest cell to read.
+    Values are immutable (dates, decimals, numbers, booleans), so sharing them is safe; a text that does not parse
+    is not remembered (its problem is raised each time). At most ``_REMEMBERED`` texts are kept.
+    """
+    seen: dict[str, Any] = {}
+
+    def parse_once(text: str) -> Any:
+        found = seen.get(text, _UNSEEN)
+        if found is _UNSEEN:
+            if len(seen) >= _REMEMBERED:
+                seen.clear()
+            found = seen[text] = parse(text)
+        return found
+
+    return parse_once
 
 
 class RowScope:
-    """One CSV row seen through the layout: ``get("start")`` → the parsed value of the vendor's column."""
+    """One CSV row seen through the layout: ``get("start")`` → the parsed value of the vendor's column.
 
-    def __init__(self, values: dict[str, Value], locations: dict[str, str], row_location: str) -> None:
-        self.values, self.locations, self.row_location = values, locations, row_location
+    Locations (``rdv.csv:17:debut``) are written only when asked for: a field's is its (first) column's cell, and
+    a field the row leaves empty, or the layout does not bind, is located at the row.
+    """
 
-    def get(self, path: str) -> Value | None:
-        return self.values.get(path)
+    __slots__ = ("_bound", "get", "row", "values")
+
+    def __init__(self, values: dict[str, Value], row: CsvRow, bound: Sequence[_Bound]) -> None:
+        self.values, self.row, self._bound = values, row, bound
+        # get(path): the value of a canonical field, None when the row leaves it empty. It is the dict's own get,
+        # called for every rule of every row: no Python frame in between.
+        self.get: Callable[[str], Value | None] = values.get
 
     def each(self, path: str) -> Sequence[Scope]:
         return [self] if path in self.values else []
 
     def location(self, path: str) -> str:
-        return self.locations.get(path, self.row_location)
+        for column in reversed(self._bound):  # as in the values, a later column of the same field wins
+            if column.field == path:
+                return self.row.location(column.name)
+        return self.row.location()
+
+    @property
+    def row_location(self) -> str:
+        """``rdv.csv:17``."""
+        return self.row.location()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Bound:
+    """A layout column found in the file's header."""
+
     column: Column
-    names: tuple[str, ...]
-    parse: Callable[[str], Any]
+    names: tuple[str, ...]  # the header names it joins (one, or a date and a time)
+    parse: Callable[[str], Any] | None  # None for text, which is kept as it is
     table: dict[str, Any] | None
     table_spec: CodeTable | None
+    field: str  # the canonical field it fills
+    name: str  # its first header name: where its cells are located
 
 
 class LayoutReader:
@@ -89,7 +132,9 @@ class LayoutReader:
             if spec is not None:
                 table = {(k.upper() if spec.case_insensitive else k): v for k, v in spec.map.items()}
             kind = self.export.fields[column.field].type
-            bound.append(_Bound(column, tuple(str(n) for n in found), _parser(kind, self.zone), table, spec))
+            headers = tuple(str(n) for n in found)
+            parse = None if kind == "text" else _parser(kind, self.zone)
+            bound.append(_Bound(column, headers, parse, table, spec, column.field, headers[0]))
         if missing:
             raise CsvFileError(
                 f"the file has no column {', '.join(repr(m) for m in missing)} that the {self.layout.vendor} "
@@ -102,14 +147,17 @@ class LayoutReader:
         return bound, unused
 
     def row(self, bound: list[_Bound], row: CsvRow) -> tuple[RowScope, list[MapIssue]]:
+        """The row's scope (its non-empty cells, parsed, by canonical field) and the problems of single cells."""
         values: dict[str, Value] = {}
-        locations: dict[str, str] = {}
         issues: list[MapIssue] = []
+        cells = row.values
+        locate = CsvRow.location
         for column in bound:
-            field = column.column.field
-            location = row.location(column.names[0])
-            locations[field] = location
-            text = " ".join(part for part in (row.values.get(name, "").strip() for name in column.names) if part)
+            names = column.names
+            if len(names) == 1:
+                text = cells.get(column.name, "").strip()
+            else:
+                text = " ".join(part for part in (cells.get(name, "").strip() for name in names) if part)
             if not text:
                 continue
             if column.table is not None and column.table_spec is not None:
@@ -117,17 +165,21 @@ class LayoutReader:
                 if key not in column.table:
                     if column.table_spec.unmapped == "error":
                         known = ", ".join(sorted(column.table_spec.map)[:12])
-                        issues.append(MapIssue("MAP-CODE", f"'{text}' is not a known value (known: {known})", location))
+                        message = f"'{text}' is not a known value (known: {known})"
+                        issues.append(MapIssue("MAP-CODE", message, row.location(column.name)))
                         continue
                     if column.table_spec.unmapped == "drop":
                         continue
                 else:
                     text = str(column.table[key])
+            if column.parse is None:
+                values[column.field] = LazyValue(text, locate, row, column.name)
+                continue
             try:
-                values[field] = Value(column.parse(text), location)
+                values[column.field] = LazyValue(column.parse(text), locate, row, column.name)
             except ValueProblem as problem:
-                issues.append(MapIssue("MAP-VALUE", problem.message, location))
-        return RowScope(values, locations, row.location()), issues
+                issues.append(MapIssue("MAP-VALUE", problem.message, row.location(column.name)))
+        return RowScope(values, row, bound), issues
 
 
 __all__ = ["LayoutReader", "RowScope"]

@@ -179,6 +179,19 @@ class Segment:
             found = self._field_objects[n] = Field(self, n)
         return found
 
+    def filled_fields(self) -> list[int]:
+        """The numbers of the fields that carry a value (not absent, empty or only whitespace), in order."""
+        return [n for n, text in enumerate(self._split()) if n and text and not text.isspace()]
+
+    def repetition_count(self, n: int) -> int:
+        """How many repetitions field ``n`` has (``len(self.field(n).repetitions)``, without making them)."""
+        text = self.field_text(n)
+        if _blank(text):
+            return 0
+        if self.name == "MSH" and n <= 2:
+            return 1
+        return text.count(self.separators.repetition) + 1
+
     @property
     def field_count(self) -> int:
         """The number of the last non-empty field (trailing empty fields do not count)."""
@@ -198,21 +211,39 @@ class Segment:
         if field >= len(fields):
             return None
         text = fields[field]
-        if _blank(text):
+        if not text or text.isspace():  # _blank, inlined: this runs for every value a mapping reads
             return None
         component, sub = component or 1, sub or 1
         if self.name == "MSH" and field <= 2:
             return text if repetition == component == sub == 1 else None
         seps = self.separators
-        for sep, index in ((seps.repetition, repetition), (seps.component, component), (seps.subcomponent, sub)):
-            if sep in text:
-                parts = text.split(sep)
-                if index > len(parts):
-                    return None
-                text = parts[index - 1]
-            elif index > 1:
+        # the repetition, then its component, then its sub-component: a text without the separator is its own
+        # first part (and has no second)
+        sep = seps.repetition
+        if sep in text:
+            parts = text.split(sep)
+            if repetition > len(parts):
                 return None
-        if _blank(text):
+            text = parts[repetition - 1]
+        elif repetition > 1:
+            return None
+        sep = seps.component
+        if sep in text:
+            parts = text.split(sep)
+            if component > len(parts):
+                return None
+            text = parts[component - 1]
+        elif component > 1:
+            return None
+        sep = seps.subcomponent
+        if sep in text:
+            parts = text.split(sep)
+            if sub > len(parts):
+                return None
+            text = parts[sub - 1]
+        elif sub > 1:
+            return None
+        if not text or text.isspace():
             return None
         return unescape(text, seps, self.codec) if seps.escape in text else text
 

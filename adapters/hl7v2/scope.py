@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from adapters.source import LazyValue, Scope, Value
 
 if TYPE_CHECKING:
-    from adapters.hl7v2.er7 import Er7Message, Repetition, Segment
+    from adapters.hl7v2.er7 import Er7Message, Segment
 
 _ABSOLUTE = re.compile(r"^([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?(?:-(\d+)(?:\[(\d+)\])?(?:\.(\d+)(?:\.(\d+))?)?)?$")
 _IN_SEGMENT = re.compile(r"^(\d+)(?:\[(\d+)\])?(?:\.(\d+)(?:\.(\d+))?)?$")
@@ -71,28 +71,32 @@ def _value_location(segment: Segment, field: int, rep: int, component: int | Non
     return _field_location(segment, field, rep) + _suffix(component, sub)
 
 
-def _within(scope: RepetitionScope, path: str) -> str:
+def _within(segment: Segment, field: int, rep: int, path: str) -> str:
     """``PID-3[2].4.2``: where a value read from a field repetition (at ``4.2``) is."""
-    return f"{scope.where}.{path}"
+    return f"{_field_location(segment, field, rep)}.{path}"
+
+
+_UNREAD = Value(None, "")  # what the memory of reads answers for a path not read yet (None: read, not there)
 
 
 class _Reads:
-    """What the three scopes share: each path is read once per scope, then answered from memory.
+    """What the three scopes share: each path is read once, then answered from memory.
 
-    A message is read-only and its scopes live as long as the record, so a mapping that looks at the same value
-    from several rules (MSH-12.2 for every name, PID-32 for every identifier) pays for it once.
+    A message is read-only, so a mapping that looks at the same value from several rules (MSH-12.2 for every
+    name, PID-32 for every identifier) pays for it once. The memory of a segment's or a repetition's reads is kept
+    by the message scope, for every scope of that segment or repetition: the scopes ``each`` hands out are light
+    views, made anew each time, and nothing the message scope keeps refers back to them (no reference cycles: a
+    message's objects go as soon as its record does, without waiting for the garbage collector).
     """
 
     __slots__ = ("_values",)
 
-    def __init__(self) -> None:
-        self._values: dict[str, Value | None] = {}
+    _values: dict[str, Value | None]
 
     def get(self, path: str) -> Value | None:
-        values = self._values
-        if path in values:
-            return values[path]
-        found = values[path] = self._read(path)
+        found = self._values.get(path, _UNREAD)
+        if found is _UNREAD:
+            found = self._values[path] = self._read(path)
         return found
 
     def _read(self, path: str) -> Value | None:
@@ -102,26 +106,25 @@ class _Reads:
 class MessageScope(_Reads):
     """The whole message."""
 
-    __slots__ = ("_each", "_segment_scopes", "message")
+    __slots__ = ("_memories", "message")
 
     def __init__(self, message: Er7Message) -> None:
-        super().__init__()
         self.message = message
-        self._segment_scopes: dict[int, SegmentScope] = {}  # by the segment's position in the message
-        self._each: dict[str, Sequence[Scope]] = {}
+        self._values = {}
+        self._memories: dict[tuple[int, ...], dict[str, Value | None]] = {}
+
+    def memory(self, *element: int) -> dict[str, Value | None]:
+        """The reads remembered for an element of the message: (segment position) or (position, field, rep)."""
+        found = self._memories.get(element)
+        if found is None:
+            found = self._memories[element] = {}
+        return found
 
     def _segment(self, name: str, occurrence: int) -> Segment | None:
         if occurrence == 1:
             return self.message.first(name)
         found = self.message.all(name)
         return found[occurrence - 1] if len(found) >= occurrence else None
-
-    def segment_scope(self, segment: Segment) -> SegmentScope:
-        """The scope of one of the message's segments (one per segment, kept with its reads)."""
-        scope = self._segment_scopes.get(segment.position)
-        if scope is None:
-            scope = self._segment_scopes[segment.position] = SegmentScope(self, segment)
-        return scope
 
     def _read(self, path: str) -> Value | None:
         parsed = _absolute(path)
@@ -133,59 +136,54 @@ class MessageScope(_Reads):
             return None
         if field is None:
             return LazyValue(name, _segment_label, segment)
-        return self.segment_scope(segment).read(field, rep, component, sub)
+        return _read(segment, field, rep, component, sub)
 
     def each(self, path: str) -> Sequence[Scope]:
-        found = self._each.get(path)
-        if found is None:
-            found = self._each[path] = self._elements(path)
-        return found
-
-    def _elements(self, path: str) -> Sequence[Scope]:
         parsed = _absolute(path)
         if parsed is None:
             raise ValueError(f"'{path}' is not an HL7 v2 path (like PID-3 or ROL)")
         name, occurrence, field, _rep, _component, _sub = parsed
         if field is None:
-            return tuple(self.segment_scope(segment) for segment in self.message.all(name))
+            return [SegmentScope(self, segment) for segment in self.message.all(name)]
         segment = self._segment(name, occurrence)
-        return self.segment_scope(segment).repetitions(field) if segment is not None else ()
+        return _repetitions(self, segment, field) if segment is not None else []
 
     def location(self, path: str) -> str:
         return path
 
 
+def _read(segment: Segment, field: int, rep: int, component: int | None, sub: int | None) -> Value | None:
+    text = segment.value(field, rep, component, sub)
+    if text is None:
+        return None
+    return LazyValue(text, _value_location, segment, field, rep, component, sub)
+
+
+def _repetitions(root: MessageScope, segment: Segment, field: int) -> list[Scope]:
+    count = segment.repetition_count(field)
+    return [RepetitionScope(root, segment, field, n) for n in range(1, count + 1)]
+
+
 class SegmentScope(_Reads):
     """One segment: relative paths ``4``, ``4[2].1``, ``4.1.2``."""
 
-    __slots__ = ("_repetitions", "root", "segment")
+    __slots__ = ("root", "segment")
 
     def __init__(self, root: MessageScope, segment: Segment) -> None:
-        super().__init__()
         self.root, self.segment = root, segment
-        self._repetitions: dict[int, tuple[RepetitionScope, ...]] = {}
+        self._values = root.memory(segment.position)
 
     def read(self, field: int, rep: int, component: int | None, sub: int | None) -> Value | None:
-        text = self.segment.value(field, rep, component, sub)
-        if text is None:
-            return None
-        return LazyValue(text, _value_location, self.segment, field, rep, component, sub)
+        return _read(self.segment, field, rep, component, sub)
 
-    def repetitions(self, field: int) -> Sequence[Scope]:
-        """The scopes of a field's repetitions (the same ones each time they are asked for)."""
-        found = self._repetitions.get(field)
-        if found is None:
-            repetitions = self.segment.field(field).repetitions
-            found = self._repetitions[field] = tuple(
-                RepetitionScope(self.root, rep, self.segment, field, n) for n, rep in enumerate(repetitions, start=1)
-            )
-        return found
+    def repetitions(self, field: int) -> list[Scope]:
+        return _repetitions(self.root, self.segment, field)
 
     def _read(self, path: str) -> Value | None:
         if path[:1].isalpha():
             return self.root.get(path)
         field, rep, component, sub = _in_segment(path)
-        return self.read(field, rep, component, sub)
+        return _read(self.segment, field, rep, component, sub)
 
     def each(self, path: str) -> Sequence[Scope]:
         if path[:1].isalpha():
@@ -202,31 +200,30 @@ class SegmentScope(_Reads):
 class RepetitionScope(_Reads):
     """One repetition of a field: relative paths ``1``, ``4.2`` (component, sub-component)."""
 
-    __slots__ = ("_number", "_where", "field", "repetition", "root", "segment")
+    __slots__ = ("field", "number", "root", "segment")
 
-    def __init__(self, root: MessageScope, repetition: Repetition, segment: Segment, field: int, number: int) -> None:
-        super().__init__()
-        self.root, self.repetition, self.segment, self.field, self._number = root, repetition, segment, field, number
-        self._where: str | None = None
+    def __init__(self, root: MessageScope, segment: Segment, field: int, number: int) -> None:
+        self.root, self.segment, self.field, self.number = root, segment, field, number
+        self._values = root.memory(segment.position, field, number)
 
     @property
     def where(self) -> str:
         """The repetition's location: ``PID-3[2]`` (``PID-3`` for the first)."""
-        if self._where is None:
-            self._where = _field_location(self.segment, self.field, self._number)
-        return self._where
+        return _field_location(self.segment, self.field, self.number)
 
     def _read(self, path: str) -> Value | None:
         if path[:1].isalpha():
             return self.root.get(path)
         component, sub = _in_field(path)
-        text = self.repetition.sub(component, 1 if sub is None else sub)
-        return None if text is None else LazyValue(text, _within, self, path)
+        if component < 1 or (sub is not None and sub < 1):
+            raise ValueError(f"component and sub-component numbers start at 1, got {path}")
+        text = self.segment.value(self.field, self.number, component, sub)
+        return None if text is None else LazyValue(text, _within, self.segment, self.field, self.number, path)
 
     def each(self, path: str) -> Sequence[Scope]:
         if path[:1].isalpha():
             return self.root.each(path)
-        return ()
+        return []
 
     def location(self, path: str) -> str:
         return path if path[:1].isalpha() else f"{self.where}.{path}"
@@ -239,10 +236,7 @@ def present_fields(message: Er7Message) -> list[str]:
         if segment.name == "MSH":  # the header is read by the transport, not by mappings
             continue
         name = segment.name
-        for number in range(1, segment.field_count + 1):
-            text = segment.field_text(number)
-            if text and not text.isspace():
-                present.append(f"{name}-{number}")
+        present.extend(f"{name}-{number}" for number in segment.filled_fields())
     return present
 
 

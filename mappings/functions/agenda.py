@@ -30,6 +30,10 @@ _RANGE = re.compile(r"^(\S+?)\s*(?:-|\u2013|à)\s*(\S+)$")  # 08:00-12:00, with 
 _RANGES = re.compile(r"[\s,/+]+(?:et\s+)?")
 _MEMBERS = re.compile(r"[\s,;|]+")
 _PROTOCOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,63}$")
+_IDNPS = re.compile(r"8\d{11}|0\d{9}")  # an idNat_PS: 8 + RPPS or 0 + ADELI
+_RPPS = re.compile(r"\d{11}")
+_ADELI = re.compile(r"\d{9}")
+_MINUTES = re.compile(r"\d{1,5}")
 # A CSV export may carry the RNIV status QUAL (qualified) as well as VALI, which HL7 PAM France uses for a validated
 # identity whose INS was retrieved (as the HL7 mappings read it): both let the INS be propagated.
 QUALIFIED = frozenset({"VALI", "QUAL"})
@@ -45,11 +49,11 @@ def _text(value: Any) -> str | None:
 def normalize_idnps(text: str) -> str:
     """idNat_PS from what exports carry: ``8`` + RPPS, ``0`` + ADELI, or a bare RPPS (11) / ADELI (9) number."""
     ident = text.replace(" ", "")
-    if re.fullmatch(r"8\d{11}|0\d{9}", ident):
+    if _IDNPS.fullmatch(ident):
         return ident
-    if re.fullmatch(r"\d{11}", ident):
+    if _RPPS.fullmatch(ident):
         return f"8{ident}"
-    if re.fullmatch(r"\d{9}", ident):
+    if _ADELI.fullmatch(ident):
         return f"0{ident}"
     raise MappingProblem(
         f"'{text}' is not a professional identifier: expected an idNat_PS (8 + 11-digit RPPS, or 0 + 9-digit "
@@ -93,7 +97,7 @@ def _minutes(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    if not re.fullmatch(r"\d{1,5}", text):
+    if not _MINUTES.fullmatch(text):
         raise MappingProblem(f"'{text}' is not a number of minutes")
     return int(text)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from mappings.registry import MapContext, condition
@@ -36,10 +37,16 @@ def one_of(value: Any, _ctx: MapContext, values: list[str]) -> bool:
     return text is not None and text.upper() in {str(v).upper() for v in values}
 
 
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """The patterns of the mapping files, compiled once each."""
+    return re.compile(pattern)
+
+
 @condition("matches")
 def matches(value: Any, _ctx: MapContext, pattern: str) -> bool:
     text = _text(value)
-    return text is not None and re.fullmatch(pattern, text) is not None
+    return text is not None and _compiled(pattern).fullmatch(text) is not None
 
 
 __all__ = ["equals", "matches", "one_of", "present"]

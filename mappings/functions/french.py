@@ -15,6 +15,9 @@ QUALIFIED_STATUSES = {"VALI", "QUAL"}
 BLOCKING_ATTRIBUTES = {"DOUT", "FICT"}  # a doubtful or fictitious identity is never qualified (RNIV)
 IDNPS_SYSTEM = f"urn:oid:{IDNPS_OID}"
 IPP_TYPES = {"PI", "MR", "PT", "PN"}  # CX.5 of the centre's patient number: PI in PAM France, MR/PT/PN elsewhere
+_RPPS = re.compile(r"\d{11}")
+_ADELI = re.compile(r"\d{9}")
+_IDNPS = re.compile(r"8\d{11}|0\d{9}")
 
 
 def _text(value: Any) -> str | None:
@@ -70,11 +73,11 @@ def _idnps(value: dict[str, Any]) -> str | None:
     french = kind in ("RPPS", "ADELI", "IDNPS") or _text(value.get("authority")) == IDNPS_OID
     if not french:
         return None
-    if re.fullmatch(r"\d{11}", ident):  # a bare RPPS number
+    if _RPPS.fullmatch(ident):  # a bare RPPS number
         return f"8{ident}"
-    if re.fullmatch(r"\d{9}", ident):  # a bare ADELI number
+    if _ADELI.fullmatch(ident):  # a bare ADELI number
         return f"0{ident}"
-    if re.fullmatch(r"8\d{11}|0\d{9}", ident):
+    if _IDNPS.fullmatch(ident):
         return ident
     return None
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from mappings.compiler import json_copy
@@ -99,9 +100,22 @@ def fhir_datetime(value: Any, ctx: MapContext) -> str | None:
     if not isinstance(value, datetime):
         raise MappingProblem(f"'{value}' is not a date and time")
     aware = value if value.tzinfo else value.replace(tzinfo=ctx.zone)
+    if type(aware.tzinfo) is timezone:  # a fixed offset (what CSV cells parse to): equal values are one instant
+        return _local_rendering(aware, ctx.zone)
+    return _render_local(aware, ctx.zone)
+
+
+def _render_local(aware: datetime, zone: tzinfo) -> str:
     # through UTC: astimezone() to the zone a value already has returns it as is, even a wall-clock time that
     # the daylight saving change skips (what adding minutes in local time can give)
-    return aware.astimezone(UTC).astimezone(ctx.zone).isoformat(timespec="seconds")
+    return aware.astimezone(UTC).astimezone(zone).isoformat(timespec="seconds")
+
+
+# Exports repeat their times (every agenda has its 08:00, 08:20...) and rendering one costs more than the rest of
+# a rule: the last few thousand are remembered. Only fixed-offset values come here: two of them that compare equal
+# are the same instant, so they render the same (values in a zone with daylight saving time compare by wall clock,
+# whatever their fold, and are always rendered afresh).
+_local_rendering = lru_cache(maxsize=4096)(_render_local)
 
 
 @transform("time")
