@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -79,7 +80,7 @@ def _within(segment: Segment, field: int, rep: int, path: str) -> str:
 _UNREAD = Value(None, "")  # what the memory of reads answers for a path not read yet (None: read, not there)
 
 
-class _Reads:
+class _Reads(ABC):
     """What the three scopes share: each path is read once, then answered from memory.
 
     A message is read-only, so a mapping that looks at the same value from several rules (MSH-12.2 for every
@@ -99,8 +100,9 @@ class _Reads:
             found = self._values[path] = self._read(path)
         return found
 
+    @abstractmethod
     def _read(self, path: str) -> Value | None:
-        raise NotImplementedError
+        """Read ``path`` from the source (each scope knows how: message, segment or repetition)."""
 
 
 class MessageScope(_Reads):
