@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import orjson
@@ -27,7 +27,7 @@ from gateway.settings import Settings, get_settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
 from gateway.telemetry import Metrics, TelemetryMiddleware, configure_logging
-from security.principal import Principal, development_principal
+from security.setup import build_authenticator
 
 log = logging.getLogger("cpts.app")
 
@@ -70,7 +70,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(
     settings: Settings | None = None,
     *,
-    principal_resolver: Callable[[Request], Principal] | None = None,
     configure_logs: bool = True,
 ) -> FastAPI:
     """Build the application. Refuses ``CPTS_ENV=production`` until authentication (Step 3) is in place."""
@@ -125,7 +124,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.pipeline = pipeline
     app.state.worker = None
-    app.state.principal_resolver = principal_resolver or (lambda _request: development_principal())
+    app.state.authenticator = build_authenticator(settings, engine)
     app.include_router(ops.router)
     app.include_router(fhir.router)
     app.include_router(ingest.router)

@@ -177,6 +177,12 @@ class UnsupportedMediaType(GatewayError):
     default_code = "API-MEDIA-TYPE"
 
 
+class TooManyRequests(GatewayError):
+    status = 429
+    issue_code = "throttled"
+    default_code = "SEC-RATE-LIMIT"
+
+
 class StorageUnavailable(GatewayError):
     status = 503
     issue_code = "transient"
@@ -197,6 +203,7 @@ __all__ = [
     "PreconditionFailed",
     "Severity",
     "StorageUnavailable",
+    "TooManyRequests",
     "Unauthenticated",
     "UnsupportedMediaType",
     "ValidationFailed",

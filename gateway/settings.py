@@ -23,10 +23,37 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Paris"
     base_url: str | None = Field(default=None, description="Public base URL of the API; derived from requests if unset")
 
-    issuer: str = "http://127.0.0.1:8080"
-    signing_key_file: Path | None = None
-    data_keys_file: Path | None = None
-    external_issuers: str = ""
+    issuer: str = Field(
+        default="http://127.0.0.1:8080",
+        description="This gateway's OAuth issuer (the `iss` of its tokens; its token endpoint is ISSUER/oauth/token)",
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="JWKS file of the gateway's private signing keys (ES256), newest first; unset in development: "
+        "generated under KEYS_DIR",
+    )
+    data_keys_file: Path | None = Field(
+        default=None,
+        description="Field-encryption keys with ids (AES-256-GCM) and the blind-index key; unset in development: "
+        "generated under KEYS_DIR",
+    )
+    keys_dir: Path = Field(default=Path("var/keys"), description="Where development keys are generated and kept")
+    external_issuers: str = Field(
+        default="",
+        description="Trusted OpenID Connect issuers, as a JSON list of objects "
+        '{"issuer", "jwks_uri", "audience", "profile": "psc"|"generic", "role"}',
+    )
+    open_access: bool = Field(
+        default=False,
+        description="Development only: requests without a token act as the all-powerful developer principal",
+    )
+    token_lifetime_seconds: int = Field(default=300, ge=30, le=3600, description="Lifetime of issued access tokens")
+    mtls_allowed_subjects: str = Field(
+        default="",
+        description="Client-certificate subject DNs (RFC 4514, ';'-separated) admitted with the sas-consumer role",
+    )
+    rate_limit_per_minute: int = Field(default=1200, ge=0, description="Requests per client per minute (0: none)")
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests a client may send at once")
     fhir_packages: str = ""
 
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

@@ -1,8 +1,8 @@
-"""The principal behind a request: who it is, its role, its tenant and scopes.
+"""The principal behind a request: who it is, its role (security/roles.yaml), its tenant and its scopes.
 
-Every route depends on :func:`principal_dependency`. Step 1 has no authentication yet: in development the gateway
-answers as the ``developer`` principal (full access); the application refuses to start with ``CPTS_ENV=production``
-until Step 3 fills this in with OAuth2 tokens, roles and consent.
+Every route depends on :func:`gateway.api.deps.principal_dependency`, which asks the authenticator
+(security/authn.py) to turn the request's credentials into a Principal. The checks here answer "may this principal
+do this to this type at all"; the per-resource answers (tenant, consent) are in security/access.py.
 """
 
 from __future__ import annotations
@@ -11,35 +11,100 @@ from dataclasses import dataclass, field
 
 from gateway.errors import Forbidden
 from gateway.fhir.search import Visibility
+from security.roles import DEVELOPER, Role, developer_role
+from security.scopes import Scopes
 
-DEVELOPER = "developer"
+SANDBOX_TENANT = "sandbox"
+
+# interaction -> the SMART permission letter it needs
+_LETTER = {"read": "r", "search": "s", "history": "r", "create": "c", "update": "u", "delete": "d"}
 
 
 @dataclass(frozen=True)
 class Principal:
-    subject: str
-    role: str
-    tenant: str | None = None
-    scopes: frozenset[str] = field(default_factory=frozenset)
+    subject: str  # client name, idNat_PS, certificate DN
+    role: Role
+    tenant: str | None = None  # FINESS of the centre a centre role belongs to
+    scopes: Scopes = field(default_factory=Scopes)
+    structures: frozenset[str] = frozenset()  # practitioner: FINESS / SIRET of the sites where they work
+    practitioner_id: str | None = None  # practitioner: idNat_PS (urn:oid:1.2.250.1.71.4.2.1)
+    profession: str | None = None  # practitioner: profession code (TRE_G15)
+    issuer: str | None = None  # who vouched for it: this gateway, an external issuer, "mtls", "open-access"
+    client: str | None = None  # the OAuth client behind the token, when there is one
+
+    @property
+    def role_name(self) -> str:
+        return self.role.name
+
+    @property
+    def is_developer(self) -> bool:
+        return self.role.name == DEVELOPER
 
     @property
     def visibility(self) -> Visibility:
-        """Which tenants' resources this principal may see."""
-        if self.role == DEVELOPER or self.tenant is None:
+        """Which tenants' resources this principal may see at all (consent narrows patient data further)."""
+        tenancy = self.role.tenancy
+        if tenancy == "all":
             return Visibility(None)
-        return Visibility(frozenset({self.tenant}))
+        if tenancy == "own":
+            return Visibility(frozenset({self.tenant}) if self.tenant else frozenset())
+        if tenancy == "sandbox":
+            return Visibility(frozenset({SANDBOX_TENANT}), include_shared=False)
+        return Visibility(frozenset(), include_shared=False)
 
-    def require_write(self, resource_type: str) -> None:
-        if self.role != DEVELOPER and not self.scopes & {f"system/{resource_type}.write", "system/*.write"}:
-            raise Forbidden(f"{self.subject} may not write {resource_type}", expression=resource_type)
+    @property
+    def write_tenant(self) -> str | None:
+        """The tenant that owns what this principal writes."""
+        return SANDBOX_TENANT if self.role.tenancy == "sandbox" else self.tenant
 
+    def may(self, interaction: str, resource_type: str) -> bool:
+        role = self.role
+        if interaction == "search":
+            allowed = role.may_search(resource_type)
+        elif interaction in ("read", "history"):
+            allowed = role.may_read(resource_type)
+        else:
+            allowed = role.may_write(resource_type)
+        return allowed and self.scopes.permits(_LETTER[interaction], resource_type)
 
-DEVELOPMENT_PRINCIPAL = Principal(subject="development", role=DEVELOPER)
+    def require(self, interaction: str, resource_type: str) -> None:
+        if not self.may(interaction, resource_type):
+            why = "its role" if not self.role_may(interaction, resource_type) else "its token's scopes"
+            raise Forbidden(
+                f"{self.subject} ({self.role.name}) may not {interaction} {resource_type}: {why} do not allow it",
+                expression=resource_type,
+                code="SEC-SCOPE" if why == "its token's scopes" else "SEC-ROLE",
+            )
+
+    def role_may(self, interaction: str, resource_type: str) -> bool:
+        if interaction == "search":
+            return self.role.may_search(resource_type)
+        if interaction in ("read", "history"):
+            return self.role.may_read(resource_type)
+        return self.role.may_write(resource_type)
+
+    def require_operation(self, operation: str) -> None:
+        if operation not in self.role.operations:
+            raise Forbidden(
+                f"{self.subject} ({self.role.name}) may not use {operation}", expression=operation, code="SEC-ROLE"
+            )
+
+    def require_tenant(self, tenant: str) -> None:
+        """Writing or reading in the name of ``tenant`` (ingest, jobs): only that centre's own principals may."""
+        if self.role.tenancy == "all" and self.is_developer:
+            return
+        own = self.write_tenant
+        if own is None or own != tenant:
+            raise Forbidden(
+                f"{self.subject} ({self.role.name}) may not act for tenant {tenant}",
+                expression="tenant",
+                code="SEC-TENANT",
+            )
 
 
 def development_principal() -> Principal:
-    """The principal of every request until OAuth2 (Step 3) is in place."""
-    return DEVELOPMENT_PRINCIPAL
+    """The principal of open access (``CPTS_OPEN_ACCESS=true``, development only): everything, everywhere."""
+    return Principal(subject="development", role=developer_role(), scopes=Scopes.everything(), issuer="open-access")
 
 
-__all__ = ["DEVELOPER", "DEVELOPMENT_PRINCIPAL", "Principal", "development_principal"]
+__all__ = ["SANDBOX_TENANT", "Principal", "development_principal"]

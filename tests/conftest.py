@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -67,7 +68,16 @@ def is_postgres(database_url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, log_level="WARNING", max_body_bytes=256 * 1024, default_page_size=20)
+    # The tests of the FHIR API, ingest and storage run with development open access (the developer principal);
+    # tests/security/ serves the same application without it and proves what each role and token may do.
+    return Settings(
+        database_url=database_url,
+        log_level="WARNING",
+        max_body_bytes=256 * 1024,
+        default_page_size=20,
+        open_access=True,
+        keys_dir=Path(tempfile.mkdtemp(prefix="cpts-keys-")),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from gateway.fhir.service import FhirService
 from gateway.fhir.transaction import BundleProcessor
 from gateway.settings import Settings
-from security.principal import Principal, development_principal
+from security.principal import Principal
 
 
 def get_service(request: Request) -> FhirService:
@@ -28,8 +28,12 @@ def get_app_settings(request: Request) -> Settings:
 
 
 def principal_dependency(request: Request) -> Principal:
-    """The one dependency through which every route learns who is calling (OAuth2 arrives with Step 3)."""
-    principal: Principal = request.app.state.principal_resolver(request)
+    """The one dependency through which every protected route learns who is calling (security/authn.py)."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal: Principal = request.app.state.authenticator.authenticate(request)
+    request.state.principal = principal
     return principal
 
 
@@ -43,6 +47,5 @@ __all__ = [
     "PrincipalDep",
     "ServiceDep",
     "SettingsDep",
-    "development_principal",
     "principal_dependency",
 ]

@@ -22,11 +22,16 @@ router = APIRouter(tags=["ingest"])
 
 
 def _tenant(principal: Principal, asked: str | None) -> str:
-    if principal.tenant is not None:
-        if asked is not None and asked != principal.tenant:
-            raise Forbidden(f"{principal.subject} may only send data of tenant {principal.tenant}", expression="tenant")
-        return principal.tenant
-    if not asked:
+    """The tenant that owns the payload: the caller's own centre (a centre client may name no other)."""
+    principal.require_operation("ingest")
+    own = principal.write_tenant
+    if own is not None:
+        if asked is not None and asked != own:
+            raise Forbidden(
+                f"{principal.subject} may only send data of tenant {own}", expression="tenant", code="SEC-TENANT"
+            )
+        return own
+    if not asked or not principal.is_developer:
         raise InvalidRequest("say whose data this is: ?tenant=<FINESS of the centre>", expression="tenant")
     return asked
 
@@ -60,7 +65,6 @@ async def ingest(
     catalog: Catalog = request.app.state.pipeline.catalog
     _check_kind(catalog, format, export, vendor)
     owner = _tenant(principal, tenant)
-    principal.require_write("Bundle" if format == "fhir" else "*")
     payload = await request.body()
     if len(payload) > request.app.state.settings.max_ingest_bytes:
         raise PayloadTooLarge("the payload is larger than CPTS_MAX_INGEST_BYTES", expression="body")
@@ -89,8 +93,9 @@ def job_report(
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> dict[str, Any]:
     jobs: JobStore = request.app.state.pipeline.jobs
+    principal.require_operation("ingest")
     job = jobs.job(job_id)
-    if principal.tenant is not None and job.tenant != principal.tenant:
+    if not principal.is_developer and job.tenant != principal.write_tenant:
         raise NotFound(f"ingest job {job_id} is not known", expression="job")
     return jobs.report(job_id, offset=offset, limit=limit)
 

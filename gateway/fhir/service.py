@@ -227,16 +227,16 @@ class FhirService:
                     f"the body's id '{resource['id']}' differs from the URL's '{resource_id}'",
                     expression=f"{resource_type}.id",
                 )
-        principal.require_write(resource_type)
+        principal.require("create" if resource_id is None else "update", resource_type)
         return resource
 
     def write(self, principal: Principal, items: Sequence[WriteItem]) -> list[WriteOutcome]:
         """Store prepared writes in one transaction (all or nothing), owned by the principal's tenant; a resource
         of a tenant the principal cannot see is never replaced (it answers as unknown)."""
         tenants = principal.visibility.tenants
-        owners = None if tenants is None else frozenset({*tenants, None})
+        owners: frozenset[str | None] | None = None if tenants is None else frozenset(tenants)
         for item in items:
-            item.tenant = item.tenant or principal.tenant
+            item.tenant = item.tenant or principal.write_tenant
             item.owners = owners
         with write_transaction(self.engine) as conn:
             return self.store.write(conn, items)
@@ -245,7 +245,7 @@ class FhirService:
         self, principal: Principal, resource_type: str, body: Any, base: str, prefer: ReturnPreference
     ) -> FhirResponse:
         resource = self.prepare(principal, resource_type, body, None)
-        resource_id = business_id(resource_type, principal.tenant, resource)
+        resource_id = business_id(resource_type, principal.write_tenant, resource)
         resource = {**resource, "id": resource_id}
         outcome = self.write(principal, [WriteItem(resource_type, resource_id, resource, method="POST")])[0]
         return self._write_response(outcome, base, prefer, created_status=201)
@@ -270,7 +270,7 @@ class FhirService:
 
     def delete(self, principal: Principal, resource_type: str, resource_id: str, if_match: str | None) -> FhirResponse:
         check_type(resource_type)
-        principal.require_write(resource_type)
+        principal.require("delete", resource_type)
         item = WriteItem(resource_type, resource_id, None, if_match=parse_etag(if_match), method="DELETE")
         outcome = self.write(principal, [item])[0]
         headers = {"ETag": outcome.stored.etag} if outcome.outcome == "deleted" and outcome.stored else {}

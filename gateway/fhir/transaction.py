@@ -155,7 +155,7 @@ class BundleProcessor:
                 if found:
                     entry.resource_id, entry.skip_write = found[0], True
             if entry.resource_id is None:
-                entry.resource_id = business_id(entry.resource_type, principal.tenant, resource)
+                entry.resource_id = business_id(entry.resource_type, principal.write_tenant, resource)
             resources[entry.index] = {**resource, "id": entry.resource_id}
         elif entry.method == "PUT":
             if entry.resource_id is None:  # conditional update

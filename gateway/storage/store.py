@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from gateway.errors import Conflict, NotFound, PreconditionFailed
+from gateway.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from gateway.fhir.dates import format_instant, utc_now
 from gateway.storage.db import write_transaction
 from gateway.storage.indexer import index_resource
@@ -252,6 +252,12 @@ class ResourceStore:
         key = (item.resource_type, item.id)
         current = state.get(key)
         if current is not None and item.owners is not None and current.tenant not in item.owners:
+            if current.tenant is None:  # visible to all, owned by none: CPTS-level data a centre may not replace
+                raise Forbidden(
+                    f"{item.resource_type}/{item.id} is shared by the CPTS; a centre may not replace it",
+                    expression=item.resource_type,
+                    code="SEC-TENANT",
+                )
             raise NotFound(f"{item.resource_type}/{item.id} is not known", expression=item.resource_type)
         if item.if_match is not None and (current is None or current.deleted or current.version_id != item.if_match):
             have = "no current version" if current is None or current.deleted else f'version "{current.version_id}"'

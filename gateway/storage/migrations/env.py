@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 from gateway.ingest import models as ingest_models  # noqa: F401  (registers the ingest tables)
 from gateway.storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from gateway.storage.db import make_engine
+from security import models as security_models  # noqa: F401  (registers the security tables)
 
 target_metadata = SQLModel.metadata
 

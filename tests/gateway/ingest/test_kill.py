@@ -78,6 +78,7 @@ def start(url: str, port: int) -> subprocess.Popen[bytes]:
         **os.environ,
         "CPTS_DATABASE_URL": url,
         "CPTS_INGEST_LEASE_SECONDS": "2",
+        "CPTS_OPEN_ACCESS": "true",  # development open access: this test is about durability, not tokens
         "CPTS_INGEST_POLL_SECONDS": "0.1",
         "CPTS_LOG_LEVEL": "WARNING",
     }
