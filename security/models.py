@@ -24,6 +24,9 @@ class OAuthClientRow(SQLModel, table=True):
     jwks: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # public JWK Set (JSON)
     jwks_url: str | None = Field(default=None, max_length=1024)
     managed_key: bool = False  # the gateway generated its key pair and keeps the private key (demo clients)
+    # What a practitioner client stands for: {"practitioner_id": idNat_PS, "structures": [FINESS...],
+    # "profession": code} (JSON); None for the other roles
+    attributes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
 
 

@@ -28,7 +28,9 @@ from gateway.storage.db import make_engine
 SHARED = Path(os.environ.get("CPTS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 HL7V2_CORPORA = SHARED / "corpora" / "hl7v2"
 
-TABLES = (
+TABLES = (  # audit_event and audit_head are append-only: never emptied (tests read the events they caused)
+    "oauth_jti",
+    "oauth_client",
     "ingest_record",
     "ingest_job",
     "ingest_message",

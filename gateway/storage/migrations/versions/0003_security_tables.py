@@ -48,6 +48,7 @@ def upgrade() -> None:
     sa.Column('jwks', sa.Text(), nullable=True),
     sa.Column('jwks_url', sa.String(length=1024), nullable=True),
     sa.Column('managed_key', sa.Boolean(), nullable=False),
+    sa.Column('attributes', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
