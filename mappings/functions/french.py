@@ -1,4 +1,4 @@
-"""French transforms: tenant-scoped identifier systems, idNat_PS, INS, conditional references by identifier."""
+"""French transforms: tenant-scoped identifier systems, idNat_PS, FINESS, INS, conditional references by identifier."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ IPP_TYPES = {"PI", "MR", "PT", "PN"}  # CX.5 of the centre's patient number: PI 
 _RPPS = re.compile(r"\d{11}")
 _ADELI = re.compile(r"\d{9}")
 _IDNPS = re.compile(r"8\d{11}|0\d{9}")
+_FINESS = re.compile(r"(?:\d{2}|2A|2B)\d{7}")  # département (Corsica: 2A, 2B), 6-digit serial, check key
 
 
 def _text(value: Any) -> str | None:
@@ -63,6 +64,33 @@ def reference(value: Any, ctx: MapContext, type: str, system: str | None = None,
 def tenant_organization(_value: Any, ctx: MapContext) -> dict[str, str]:
     """A reference to the centre's own Organization (by its FINESS)."""
     return {"reference": f"Organization?identifier=https://finess.esante.gouv.fr|{ctx.tenant}"}
+
+
+def _luhn_valid(digits: str) -> bool:
+    """Whether ``digits`` (key last) pass the Luhn check: every second digit from the right doubled."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char) * (2 if position % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+@transform("finess")
+def finess(value: Any, _ctx: MapContext) -> str | None:
+    """A FINESS number (9 characters: département, serial, Luhn check key), spaces removed; refused otherwise.
+
+    The key of a Corsican number (département 2A or 2B) is not checked: how its letters count is not published
+    with the register's format, and refusing a valid structure would be worse than missing a typing error there.
+    """
+    text = _text(value)
+    if text is None:
+        return None
+    number = text.replace(" ", "").upper()
+    if not _FINESS.fullmatch(number):
+        raise MappingProblem(f"'{text}' is not a FINESS number: expected 9 characters, the département then 7 digits")
+    if number.isdigit() and not _luhn_valid(number):
+        raise MappingProblem(f"'{text}' is not a FINESS number: its check key (last digit) is wrong")
+    return number
 
 
 def _idnps(value: dict[str, Any]) -> str | None:
@@ -244,6 +272,7 @@ def practitioner_reference(value: Any, ctx: MapContext) -> dict[str, str] | None
 
 
 __all__ = [
+    "finess",
     "has_idnps",
     "identity_qualified",
     "idnps",

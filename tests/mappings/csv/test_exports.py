@@ -10,7 +10,18 @@ import pytest
 from mappings.catalog import Catalog, default_catalog
 from tests.mappings.csv.test_golden import DATA, run_case
 
-EXPORTS = ("practitioners", "patients", "opening_hours", "slots", "appointments", "acts", "calls", "claims", "pathways")
+EXPORTS = (
+    "practitioners",
+    "patients",
+    "opening_hours",
+    "slots",
+    "appointments",
+    "acts",
+    "calls",
+    "claims",
+    "pathways",
+    "consents",
+)
 README = Path(__file__).resolve().parents[3] / "mappings" / "csv" / "README.md"
 
 
