@@ -9,7 +9,8 @@ Mappings give resources deterministic ids and point at each other with condition
   or else of the deterministic id that resource will get when it arrives (so order of arrival does not matter);
 - a merged patient (``active = false`` with a ``replaced-by`` link) stands for its survivor.
 
-Only resources of the ingesting tenant or shared ones (no tenant) are candidates.
+Only resources of the ingesting tenant or shared ones (no tenant) are candidates. Protected identifiers (INS) are
+looked up through their blind index, as the store indexed them (``security/protect.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import Connection, literal, select
 
 from gateway.fhir.ids import deterministic_id
 from gateway.storage.models import ResourceRow, TokenIndexRow
+from security.protect import POLICY, Protector, installed
 
 TOKEN = TokenIndexRow.__table__  # type: ignore[attr-defined]
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
@@ -78,8 +80,9 @@ def rewrite_references(node: Any, resolve: dict[str, str]) -> Any:
 class IdentityResolver:
     """Looks identifiers up for one tenant, within the caller's transaction."""
 
-    def __init__(self, conn: Connection, tenant: str) -> None:
+    def __init__(self, conn: Connection, tenant: str, protector: Protector | None = None) -> None:
         self.conn, self.tenant = conn, tenant
+        self.protector = protector if protector is not None else installed()
         self.known: dict[Key, str] = {}
         self.stored: dict[Key, str] = {}  # the resource holding the identifier, before following a merge
 
@@ -90,7 +93,8 @@ class IdentityResolver:
             if (kind, system, value) not in self.known:
                 wanted.setdefault((kind, system), set()).add(value)
         for (kind, system), values in wanted.items():
-            codes = sorted(values)
+            stored_as = self._stored_codes(kind, system, values)
+            codes = sorted(stored_as)
             for start in range(0, len(codes), 500):
                 content = RESOURCE.c.content if kind == "Patient" else literal("")  # only patients are merged
                 query = (
@@ -107,12 +111,22 @@ class IdentityResolver:
                 for row in self.conn.execute(query):
                     if row.tenant not in (self.tenant, None):
                         continue
-                    key = (kind, system, row.code)
+                    key = (kind, system, stored_as[row.code])
                     target = _survivor(kind, row.res_id, row.content)
                     if key not in self.known or row.tenant == self.tenant:
                         self.known[key] = target
                         self.stored[key] = row.res_id
         return {key: self.known[key] for key in keys if key in self.known}
+
+    def _stored_codes(self, kind: str, system: str, values: set[str]) -> dict[str, str]:
+        """Index code → identifier value: the value itself, and its blind form for protected types (INS systems are
+        always blind; an identifier protected by its type code may be under another system)."""
+        codes = {value: value for value in values}
+        protector = self.protector
+        if protector is not None and protector.blind_kind(kind, "identifier") is not None:
+            blind = {protector.blind_token(kind, "identifier", value): value for value in values}
+            codes = blind if system in POLICY.systems else {**codes, **blind}
+        return codes
 
     def resolve(self, key: Key) -> str:
         """The id a conditional reference means: stored, else the deterministic id by identifier."""

@@ -4,6 +4,9 @@
 acknowledgement (HTTP 202, MLLP ACK) follows that commit, so nothing acknowledged is ever lost. Workers take jobs
 with a lease (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers): a job whose worker
 died is taken again when its lease runs out and resumes after the last committed record.
+
+Payloads carry names and INS in clear, so they are stored sealed with the active data key (associated data: the
+message id); the ``sha256`` column is of the plaintext, for idempotency checks.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from gateway.errors import Conflict, NotFound
 from gateway.fhir.dates import utc_now
 from gateway.ingest.models import DeadLetterRow, IngestJobRow, IngestMessageRow, IngestRecordRow
 from gateway.storage.db import read_transaction, write_transaction
+from security.crypto import DataCipher, DataKeysError, bytes_kid
+from security.protect import installed
 
 MESSAGE = IngestMessageRow.__table__  # type: ignore[attr-defined]
 JOB = IngestJobRow.__table__  # type: ignore[attr-defined]
@@ -57,9 +62,22 @@ class Job:
 
 
 class JobStore:
-    def __init__(self, engine: Engine, lease: timedelta = LEASE) -> None:
+    def __init__(self, engine: Engine, lease: timedelta = LEASE, cipher: DataCipher | None = None) -> None:
         self.engine = engine
         self.lease = lease
+        self._cipher = cipher
+
+    @property
+    def cipher(self) -> DataCipher | None:
+        """The given cipher, else the process's installed one (none: payloads are stored in clear)."""
+        if self._cipher is not None:
+            return self._cipher
+        protector = installed()
+        return protector.cipher if protector is not None else None
+
+    def _seal(self, payload: bytes, message_id: str) -> bytes:
+        cipher = self.cipher
+        return cipher.seal_bytes(payload, message_aad(message_id)) if cipher is not None else payload
 
     # -- receiving -------------------------------------------------------------------------------------------------
     def receive(
@@ -85,13 +103,14 @@ class JobStore:
             if earlier is not None:
                 return earlier
         message_id, job_id, stamp = str(uuid.uuid4()), str(uuid.uuid4()), now()
+        content = self._seal(payload, message_id)
         try:
             with write_transaction(self.engine) as conn:
                 conn.execute(
                     insert(MESSAGE).values(
                         id=message_id, tenant=tenant, format=format, export=export, vendor=vendor,
                         source=source[:255], sha256=digest, size=len(payload), received_at=stamp,
-                        idempotency_key=idempotency_key, content=payload,
+                        idempotency_key=idempotency_key, content=content,
                     )
                 )  # fmt: skip
                 lease: dict[str, Any] = {"status": "queued", "attempts": 0}
@@ -176,7 +195,16 @@ class JobStore:
     def payload(self, message_id: str) -> bytes:
         with read_transaction(self.engine) as conn:
             content = conn.execute(select(MESSAGE.c.content).where(MESSAGE.c.id == message_id)).scalar_one()
-        return bytes(content)
+        return self.open_payload(message_id, bytes(content))
+
+    def open_payload(self, message_id: str, content: bytes) -> bytes:
+        """The payload as received (payloads stored before sealing existed are returned as they are)."""
+        if bytes_kid(content) is None:
+            return content
+        cipher = self.cipher
+        if cipher is None:
+            raise DataKeysError(f"ingest message {message_id} is sealed and no data keys are loaded in this process")
+        return cipher.open_bytes(content, message_aad(message_id))
 
     def finish(self, job_id: str, status: str, summary: dict[str, Any]) -> None:
         with write_transaction(self.engine) as conn:
@@ -234,4 +262,9 @@ class JobStore:
         }
 
 
-__all__ = ["LEASE", "Job", "JobStore", "Received", "now"]
+def message_aad(message_id: str) -> bytes:
+    """Associated data of a sealed payload: it opens only as the payload of this message."""
+    return f"ingest_message/{message_id}".encode()
+
+
+__all__ = ["LEASE", "Job", "JobStore", "Received", "message_aad", "now"]

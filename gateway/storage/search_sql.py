@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select, true
@@ -15,6 +15,7 @@ from gateway.fhir.query import DATE_PREFIXES, Filter
 from gateway.fhir.searchparams import SearchParam, param
 from gateway.storage.indexer import normalise, parse_reference
 from gateway.storage.store import INDEX, RESOURCE
+from security.protect import BlindKind, Protector, installed
 
 INSTANT_WIDTH = timedelta(seconds=1)
 FAR_PAST = datetime(1, 1, 1)
@@ -135,6 +136,53 @@ def value_condition(table: Any, spec: SearchParam, raw: str, modifier: str | Non
     return _number_condition(table, raw, f)
 
 
+def _blinded(spec: SearchParam) -> tuple[Protector, BlindKind] | None:
+    """The protector and how the parameter is blinded, for parameters holding direct identifiers (else None)."""
+    protector = installed()
+    kind = protector.blind_kind(spec.resource_type, spec.name) if protector is not None else None
+    return (protector, kind) if protector is not None and kind is not None else None
+
+
+def index_table(spec: SearchParam) -> Any:
+    """The index table holding the parameter's rows (a blind birth date lives in the token table)."""
+    blinded = _blinded(spec)
+    return INDEX["token"] if blinded is not None and blinded[1] == "date" else INDEX[spec.index_kind]
+
+
+def _blind_condition(
+    table: Any, spec: SearchParam, blinded: tuple[Protector, BlindKind], raw: str, modifier: str | None, f: Filter
+) -> Any:
+    """One value of a protected parameter, compared through its blind index (the searched value is HMACed the way
+    the indexer HMACs stored values): exact tokens, whole words, exact dates."""
+    protector, kind = blinded
+    rtype, name = spec.resource_type, spec.name
+    if kind == "token":
+        system, bar, code = raw.partition("|") if "|" in raw else ("", "", raw)
+        if bar and not code:
+            return table.c.system == system
+        condition = table.c.code.in_(protector.token_codes(rtype, name, code))
+        if bar:
+            return and_(table.c.system.is_(None) if not system else table.c.system == system, condition)
+        return condition
+    if kind == "words":
+        if modifier == "contains":
+            raise _bad(f, "names and addresses are stored encrypted: search whole words, not :contains")
+        if modifier == "exact":
+            return table.c.exact == protector.blind_exact(rtype, name, raw)
+        blind = protector.blind_phrase(rtype, name, raw)
+        if blind is None:
+            raise _bad(f, "a word is needed")
+        return table.c.value == blind
+    prefix, value = _split_prefix(raw)
+    if prefix != "eq":
+        raise _bad(f, "the birth date is stored encrypted: only an exact date can be searched (no prefix, no range)")
+    try:
+        parse_range(value, UTC)
+    except DateFormatError as exc:
+        raise _bad(f, str(exc)) from exc
+    return table.c.code == protector.blind_date(rtype, name, value)
+
+
 def _check_modifier(spec: SearchParam, modifier: str | None, f: Filter) -> None:
     if modifier is None:
         return
@@ -147,10 +195,15 @@ def _check_modifier(spec: SearchParam, modifier: str | None, f: Filter) -> None:
 
 def _row_condition(spec: SearchParam, f: Filter, zone: tzinfo, values: Sequence[str]) -> tuple[Any, Any]:
     """The index table and the condition its row must meet (any of the OR-ed values; owner and param apart)."""
-    table = INDEX[spec.index_kind]
     modifier = None if f.modifier in ("not", "missing") else f.modifier
     _check_modifier(spec, modifier, f)
-    ors = [value_condition(table, spec, v, modifier, zone, f) for v in values if v != ""]
+    blinded = _blinded(spec)
+    if blinded is not None:
+        table = index_table(spec)
+        ors = [_blind_condition(table, spec, blinded, v, modifier, f) for v in values if v != ""]
+    else:
+        table = INDEX[spec.index_kind]
+        ors = [value_condition(table, spec, v, modifier, zone, f) for v in values if v != ""]
     if not ors:
         raise _bad(f, "a value is needed")
     return table, or_(*ors)
@@ -162,14 +215,23 @@ def ids_subquery(spec: SearchParam, f: Filter, zone: tzinfo, values: Sequence[st
     return select(table.c.rid).where(table.c.res_type == spec.resource_type, table.c.param == spec.name, condition)
 
 
-def _ids_of(rids: Select[Any]) -> Select[Any]:
-    """The FHIR ids of the resources with these rids (references name their targets by id)."""
+# Which rows of a resource-table alias the caller may see: None (every row) or a condition on that alias.
+Scope = Callable[[Any], ColumnElement[bool] | None]
+
+
+def _ids_of(rids: Select[Any], scope: Scope | None = None) -> Select[Any]:
+    """The FHIR ids of the (visible, not deleted) resources with these rids (references name targets by id)."""
     owner = RESOURCE.alias()
-    return select(owner.c.res_id).where(owner.c.rid.in_(rids))
+    query = select(owner.c.res_id).where(owner.c.rid.in_(rids), owner.c.deleted.is_(False))
+    visible = scope(owner) if scope is not None else None
+    return query.where(visible) if visible is not None else query
 
 
-def _chain_subquery(f: Filter, zone: tzinfo) -> Select[Any]:
-    """Ids of the first type in the chain whose references lead, hop by hop, to resources matching the filter."""
+def _chain_subquery(f: Filter, zone: tzinfo, scope: Scope | None = None) -> Select[Any]:
+    """Ids of the first type in the chain whose references lead, hop by hop, to resources matching the filter.
+
+    Every hop only passes through resources the caller may see (``scope``): a chain must not probe the content of
+    another tenant's resources through a reference that happens to point there."""
     assert f.param is not None
     last_hop = f.chain[-1]
     ref = INDEX["reference"]
@@ -178,7 +240,7 @@ def _chain_subquery(f: Filter, zone: tzinfo) -> Select[Any]:
         spec = param(target_type, f.param.name)
         if spec is None:
             continue
-        matching = _ids_of(ids_subquery(spec, f, zone))
+        matching = _ids_of(ids_subquery(spec, f, zone), scope)
         inner_parts.append(and_(ref.c.target_type == target_type, ref.c.target_id.in_(matching)))
     current = select(ref.c.rid).where(
         ref.c.res_type == last_hop.param.resource_type, ref.c.param == last_hop.param.name, or_(*inner_parts)
@@ -189,14 +251,15 @@ def _chain_subquery(f: Filter, zone: tzinfo) -> Select[Any]:
             alias.c.res_type == hop.param.resource_type,
             alias.c.param == hop.param.name,
             alias.c.target_type.in_(hop.target_types),
-            alias.c.target_id.in_(_ids_of(current)),
+            alias.c.target_id.in_(_ids_of(current, scope)),
         )
     return current
 
 
-def filter_condition(f: Filter, zone: tzinfo, *, driver: bool, owner: Any = None) -> Any:
+def filter_condition(f: Filter, zone: tzinfo, *, driver: bool, owner: Any = None, scope: Scope | None = None) -> Any:
     """The condition for one filter: an IN on the resource table (driver) or an EXISTS probe correlated to
-    ``owner`` (the rid column of the rows being walked: the resource table's, or the driving index's)."""
+    ``owner`` (the rid column of the rows being walked: the resource table's, or the driving index's). ``scope``
+    limits chained parameters to resources the caller may see."""
     owner = RESOURCE.c.rid if owner is None else owner
     if f.special is not None and f.modifier == "missing":  # every resource has an id and a lastUpdated
         return false() if f.values[0] == "true" else true()
@@ -207,12 +270,12 @@ def filter_condition(f: Filter, zone: tzinfo, *, driver: bool, owner: Any = None
         return or_(*(date_condition(column, column, v, zone, instant=False, f=f) for v in f.values))
     assert f.param is not None
     if f.chain:
-        return owner.in_(_chain_subquery(f, zone))
+        return owner.in_(_chain_subquery(f, zone, scope))
     spec = f.param
     if f.modifier == "missing":
         if f.values[0] not in ("true", "false"):
             raise _bad(f, ":missing takes true or false")
-        table = INDEX[spec.index_kind]
+        table = index_table(spec)
         any_row = _correlated(table, spec, owner)
         return not_(any_row) if f.values[0] == "true" else any_row
     if f.modifier == "not":
@@ -272,6 +335,11 @@ def sort_expression(resource_type: str, name: str, spec: SearchParam | None) -> 
     if name == "_lastUpdated":
         return RESOURCE.c.last_updated
     assert spec is not None
+    if _blinded(spec) is not None:
+        raise InvalidRequest(
+            f"_sort: {name} is stored encrypted and cannot be sorted on", expression="parameter:_sort",
+            code="API-SEARCH-VALUE",
+        )  # fmt: skip
     table = INDEX[spec.index_kind]
     column = table.c[{"date": "low", "string": "value", "token": "code"}[spec.index_kind]]
     sentinel: Any = FAR_FUTURE if spec.index_kind == "date" else "\uffff"

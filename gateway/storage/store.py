@@ -2,6 +2,9 @@
 
 Writing content identical to the current version (ignoring ``meta.versionId`` and ``meta.lastUpdated``) creates no
 new version. All writes of one call happen in the caller's transaction, so a transaction Bundle is all-or-nothing.
+
+Resources of protected types (``security/protected.yaml``) are stored with their direct identifiers sealed and are
+indexed through blind indexes (``security/protect.py``); every read gives back the resource exactly as written.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ import orjson
 from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from gateway.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from gateway.errors import Conflict, Forbidden, PreconditionFailed
 from gateway.fhir.dates import format_instant, utc_now
+from gateway.settings import Settings
 from gateway.storage.db import write_transaction
 from gateway.storage.indexer import index_resource
 from gateway.storage.models import (
@@ -29,6 +33,8 @@ from gateway.storage.models import (
     StringIndexRow,
     TokenIndexRow,
 )
+from security.crypto import DataKeysError
+from security.protect import PROTECTED_TYPES, SEALED, Protector, installed, open_content, protector_for
 
 RESOURCE: Table = ResourceRow.__table__  # type: ignore[attr-defined]
 VERSION: Table = ResourceVersionRow.__table__  # type: ignore[attr-defined]
@@ -109,17 +115,12 @@ class _Plan:
 
 def content_hash(resource: dict[str, Any]) -> str:
     """Hash of the content that matters: everything but ``meta.versionId`` and ``meta.lastUpdated``."""
-    meta = resource.get("meta")
-    if isinstance(meta, dict) and ("versionId" in meta or "lastUpdated" in meta):
-        rest = {k: v for k, v in meta.items() if k not in ("versionId", "lastUpdated")}
-        resource = {k: v for k, v in resource.items() if k != "meta"}
-        if rest:
-            resource["meta"] = rest
-    return hashlib.sha256(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(orjson.dumps(_without_version(resource), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def row_to_stored(row: Any, *, method: str | None = None) -> StoredResource:
-    """A resource row (current or history) as a StoredResource."""
+def row_to_stored(row: Any, *, method: str | None = None, protector: Protector | None = None) -> StoredResource:
+    """A resource row (current or history) as a StoredResource, its sealed elements opened (with ``protector``, or
+    the process's installed one)."""
     return StoredResource(
         row.res_type,
         row.res_id,
@@ -127,33 +128,65 @@ def row_to_stored(row: Any, *, method: str | None = None) -> StoredResource:
         row.last_updated,
         row.deleted,
         row.tenant,
-        row.content,
+        open_content(row.res_type, row.res_id, row.content, protector),
         method,
         getattr(row, "content_hash", None),
         getattr(row, "rid", None),
     )
 
 
-class ResourceStore:
-    """Reads and writes resources on a connection the caller holds (one transaction per request)."""
+def build_store(engine: Engine, settings: Settings) -> ResourceStore:
+    """The store with the settings' data keys: the one place the API, ingest and the command line get theirs."""
+    return ResourceStore(engine, settings.tz, protector_for(settings))
 
-    def __init__(self, engine: Engine, zone: tzinfo) -> None:
+
+class ResourceStore:
+    """Reads and writes resources on a connection the caller holds (one transaction per request).
+
+    Without a ``protector`` the process's installed one is used (none installed: nothing is sealed).
+    """
+
+    def __init__(self, engine: Engine, zone: tzinfo, protector: Protector | None = None) -> None:
         self.engine = engine
         self.zone = zone
+        self._protector = protector
+
+    @property
+    def protector(self) -> Protector | None:
+        return self._protector if self._protector is not None else installed()
+
+    def _stored(self, row: Any, *, method: str | None = None) -> StoredResource:
+        return row_to_stored(row, method=method, protector=self.protector)
+
+    def _digest(self, resource_type: str, resource: dict[str, Any]) -> str:
+        """Content hash; keyed for protected types, so it is no unkeyed fingerprint of a patient's identity."""
+        protector = self.protector
+        if protector is None or not protector.protects(resource_type):
+            return content_hash(resource)
+        return protector.digest(orjson.dumps(_without_version(resource), option=orjson.OPT_SORT_KEYS))
+
+    def _plain(self, resource_type: str, resource_id: str, resource: dict[str, Any]) -> dict[str, Any]:
+        """A resource given back with its envelope (read raw from the table by another module) is opened first."""
+        if SEALED not in resource:
+            return resource
+        protector = self.protector
+        if protector is None:
+            raise DataKeysError(f"{resource_type}/{resource_id} is sealed and no data keys are loaded in this process")
+        return protector.open_data(resource_type, resource_id, resource)
 
     # -- reads -----------------------------------------------------------------------------------------------------
     def read(self, conn: Connection, resource_type: str, resource_id: str) -> StoredResource | None:
         row = conn.execute(
             select(RESOURCE).where(RESOURCE.c.res_type == resource_type, RESOURCE.c.res_id == resource_id)
         ).first()
-        return row_to_stored(row) if row else None
+        return self._stored(row) if row else None
 
     def read_many(self, conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredResource]:
         """Current, non-deleted versions of the given (type, id) keys."""
         found: dict[tuple[str, str], StoredResource] = {}
         for query in _by_type(keys):
             for row in conn.execute(query.where(RESOURCE.c.deleted.is_(False))):
-                found[(row.res_type, row.res_id)] = row_to_stored(row)
+                found[(row.res_type, row.res_id)] = self._stored(row)
         return found
 
     def vread(self, conn: Connection, resource_type: str, resource_id: str, version_id: int) -> StoredResource | None:
@@ -164,7 +197,7 @@ class ResourceStore:
                 VERSION.c.version_id == version_id,
             )
         ).first()
-        return row_to_stored(row, method=row.method) if row else None
+        return self._stored(row, method=row.method) if row else None
 
     def history(
         self,
@@ -195,7 +228,7 @@ class ResourceStore:
         if after is not None:
             query = query.where(tuple_(*key) < tuple_(*after))
         query = query.order_by(*(column.desc() for column in key)).limit(limit)
-        return [row_to_stored(row, method=row.method) for row in conn.execute(query)]
+        return [self._stored(row, method=row.method) for row in conn.execute(query)]
 
     def count_history(
         self, conn: Connection, *, resource_type: str | None = None, resource_id: str | None = None
@@ -244,8 +277,11 @@ class ResourceStore:
         for query in _by_type(sorted(keys)):
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
-            for row in conn.execute(query):
-                state[(row.res_type, row.res_id)] = row_to_stored(row)
+            for row in conn.execute(query):  # kept sealed: opened only if a delete needs the content
+                state[(row.res_type, row.res_id)] = StoredResource(
+                    row.res_type, row.res_id, row.version_id, row.last_updated, row.deleted, row.tenant, row.content,
+                    None, row.content_hash, row.rid,
+                )  # fmt: skip
         return state
 
     def _plan_item(self, item: WriteItem, state: dict[tuple[str, str], StoredResource], plan: _Plan) -> WriteOutcome:
@@ -258,7 +294,11 @@ class ResourceStore:
                     expression=item.resource_type,
                     code="SEC-TENANT",
                 )
-            raise NotFound(f"{item.resource_type}/{item.id} is not known", expression=item.resource_type)
+            raise Forbidden(
+                f"{item.resource_type}/{item.id} belongs to another centre: it may not be replaced or deleted",
+                expression=item.resource_type,
+                code="SEC-TENANT",
+            )
         if item.if_match is not None and (current is None or current.deleted or current.version_id != item.if_match):
             have = "no current version" if current is None or current.deleted else f'version "{current.version_id}"'
             raise PreconditionFailed(
@@ -268,16 +308,20 @@ class ResourceStore:
         if item.resource is None:
             if current is None or current.deleted:
                 return WriteOutcome("absent", current)
-            previous = current.json()
-            deletion = self._record(item, current, previous, content_hash(previous), plan, state, deleted=True)
+            previous = self._plain(item.resource_type, item.id, current.json())
+            digest = self._digest(item.resource_type, previous)
+            deletion = self._record(item, current, previous, digest, plan, state, deleted=True)
             return WriteOutcome("deleted", deletion)
-        resource = item.resource
-        digest = content_hash(resource)
+        resource = self._plain(item.resource_type, item.id, item.resource)
+        digest = self._digest(item.resource_type, resource)
         live = current is not None and not current.deleted
-        if live and current is not None and digest == (current.content_hash or content_hash(current.json())):
+        if live and current is not None and digest == (current.content_hash or self._current_digest(current)):
             return WriteOutcome("unchanged", current)
         outcome: Outcome = "created" if current is None or current.deleted else "updated"
         return WriteOutcome(outcome, self._record(item, current, resource, digest, plan, state, deleted=False))
+
+    def _current_digest(self, current: StoredResource) -> str:
+        return self._digest(current.resource_type, self._plain(current.resource_type, current.id, current.json()))
 
     def _record(
         self,
@@ -296,6 +340,10 @@ class ResourceStore:
         resource = {**resource, "id": item.id}
         resource["meta"] = {**resource.get("meta", {}), "versionId": str(version), "lastUpdated": format_instant(now)}
         content = orjson.dumps(resource).decode()
+        sealed = content
+        protector = self.protector
+        if protector is not None and protector.protects(item.resource_type):
+            sealed = protector.seal(item.resource_type, item.id, resource)
         tenant = item.tenant if item.tenant is not None else (current.tenant if current else None)
         naive = now.replace(tzinfo=None)
         row = {
@@ -306,7 +354,7 @@ class ResourceStore:
             "last_updated": naive,
             "deleted": deleted,
             "content_hash": digest,
-            "content": content,
+            "content": sealed,
         }
         if key in plan.had_rows:
             plan.resource_updates[key] = row
@@ -369,9 +417,12 @@ class ResourceStore:
     def _insert_index_rows(self, conn: Connection, resources: Sequence[tuple[tuple[str, int], dict[str, Any]]]) -> None:
         """Derive and insert index rows through the driver's executemany (the hot path of bulk loads)."""
         sqlite = conn.dialect.name == "sqlite"
+        protector = self.protector
         batches: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in INDEX}
         for (res_type, rid), resource in resources:
             derived = index_resource(resource, self.zone)
+            if protector is not None and res_type in PROTECTED_TYPES:
+                derived = protector.blind_rows(resource, derived)
             for kind, columns in INDEX_COLUMNS.items():
                 target = batches[kind]
                 for row in getattr(derived, kind):
@@ -404,13 +455,16 @@ class ResourceStore:
             if resource_types:
                 wipe = wipe.where(table.c.res_type.in_(resource_types))
             conn.execute(wipe)
-        query = select(RESOURCE.c.res_type, RESOURCE.c.rid, RESOURCE.c.content).where(RESOURCE.c.deleted.is_(False))
+        query = select(RESOURCE.c.res_type, RESOURCE.c.res_id, RESOURCE.c.rid, RESOURCE.c.content).where(
+            RESOURCE.c.deleted.is_(False)
+        )
         if resource_types:
             query = query.where(RESOURCE.c.res_type.in_(resource_types))
         total = 0
         pending: list[tuple[tuple[str, int], dict[str, Any]]] = []
         for row in conn.execute(query.order_by(RESOURCE.c.rid)).yield_per(1000):
-            pending.append(((row.res_type, row.rid), orjson.loads(row.content)))
+            content = open_content(row.res_type, row.res_id, row.content, self.protector)
+            pending.append(((row.res_type, row.rid), orjson.loads(content)))
             if len(pending) >= 1000:
                 self._insert_index_rows(conn, pending)
                 total += len(pending)
@@ -423,6 +477,16 @@ class ResourceStore:
         if resource_type:
             query = query.where(RESOURCE.c.res_type == resource_type)
         return int(conn.execute(query).scalar_one())
+
+
+def _without_version(resource: dict[str, Any]) -> dict[str, Any]:
+    meta = resource.get("meta")
+    if isinstance(meta, dict) and ("versionId" in meta or "lastUpdated" in meta):
+        rest = {k: v for k, v in meta.items() if k not in ("versionId", "lastUpdated")}
+        resource = {k: v for k, v in resource.items() if k != "meta"}
+        if rest:
+            resource["meta"] = rest
+    return resource
 
 
 def _by_type(keys: Iterable[tuple[str, str]]) -> Iterator[Select[Any]]:
@@ -469,6 +533,7 @@ __all__ = [
     "StoredResource",
     "WriteItem",
     "WriteOutcome",
+    "build_store",
     "content_hash",
     "row_to_stored",
 ]

@@ -140,29 +140,55 @@ def test_not_modifier_includes_resources_without_a_value(patients: httpx.Client)
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
+        ({"family": "dupre"}, ["pr-a"]),  # case and accent insensitive
+        ({"family": "Dupré"}, ["pr-a"]),
+        ({"family": "DUP"}, ["pr-a"]),  # starts with
+        ({"family": "art"}, []),  # not "contains" by default
+        ({"family:contains": "art"}, ["pr-b"]),
+        ({"family:contains": "PRÉ"}, ["pr-a"]),
+        ({"family:exact": "Dupré"}, ["pr-a"]),  # exact: case and accents count
+        ({"family:exact": "dupré"}, []),
+        ({"family:exact": "Dupr"}, []),
+        ({"given": "eli"}, ["pr-a"]),
+        ({"name": "pau"}, ["pr-b"]),  # name covers given names too
+    ],
+)
+def test_string_matching(directory: httpx.Client, params: dict[str, str], expected: list[str]) -> None:
+    assert _match(directory, "/fhir/Practitioner", params) == [f"Practitioner/{p}" for p in expected]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
         ({"family": "dupre"}, [1, 2]),  # case and accent insensitive
         ({"family": "Dupré"}, [1, 2]),
-        ({"family": "DUP"}, [1, 2]),  # starts with
-        ({"family": "pre"}, []),  # not "contains" by default
-        ({"family:contains": "pre"}, [1, 2, 4]),
-        ({"family:contains": "PRÊT"}, [4]),
+        ({"family": "DUP"}, []),  # patients' names are encrypted: whole words only, no prefix
+        ({"family": "pre"}, []),
         ({"family:exact": "Dupré"}, [1]),  # exact: case and accents count
         ({"family:exact": "dupré"}, []),
         ({"family:exact": "DUPRE"}, [2]),
         ({"family:exact": "Dupr"}, []),
-        ({"given": "elo"}, [1]),
-        ({"given": "anne-s"}, [3]),
+        ({"given": "elodie"}, [1]),
+        ({"given": "anne-sophie"}, [3]),  # the whole value
+        ({"given": "Sophie"}, [3]),  # a whole word of it
+        ({"given": "anne sophie"}, [3]),
         ({"name": "marc"}, [2]),  # name covers given names too
-        ({"name": "lep"}, [4]),
+        ({"name": "leprêtre"}, [4]),
+        ({"name": "lep"}, []),
     ],
 )
-def test_string_matching(patients: httpx.Client, params: dict[str, str], expected: list[int]) -> None:
+def test_protected_names(patients: httpx.Client, params: dict[str, str], expected: list[int]) -> None:
     assert _match(patients, "/fhir/Patient", params) == _pats(*expected)
 
 
-def test_string_search_escapes_like_wildcards(patients: httpx.Client) -> None:
-    assert _match(patients, "/fhir/Patient", {"family": "dup%"}) == []
-    assert _match(patients, "/fhir/Patient", {"family": "dupr_"}) == []
+def test_contains_on_a_protected_name_is_400(patients: httpx.Client) -> None:
+    response = patients.get("/fhir/Patient", params={"family:contains": "pre"})
+    assert "whole words" in assert_outcome(response, 400)[0]["diagnostics"]
+
+
+def test_string_search_escapes_like_wildcards(directory: httpx.Client) -> None:
+    assert _match(directory, "/fhir/Practitioner", {"family": "dup%"}) == []
+    assert _match(directory, "/fhir/Practitioner", {"family": "dupr_"}) == []
 
 
 # -- date (§3.1.1.4.2): prefixes, precision, offsets ------------------------------------------------------------------
@@ -220,16 +246,22 @@ def test_and_of_date_prefixes_bounds_a_range(directory: httpx.Client) -> None:
     ("value", "expected"),
     [
         ("1948-08-12", [1]),
+        ("eq1948-08-12", [1]),
+        ("1948-08", [1]),
         ("1948", [1]),
-        ("lt1975-01-31", [1]),
-        ("le1975-01-31", [1, 2]),
-        ("gt1975", [3]),
-        ("ge1975-01", [2, 3]),
-        ("ne1975-01-31", [1, 3]),
+        ("1948-08-13", []),
+        ("1975-01-31", [2]),
     ],
 )
-def test_date_prefixes_on_a_date_element(patients: httpx.Client, value: str, expected: list[int]) -> None:
+def test_exact_dates_on_a_protected_date_element(patients: httpx.Client, value: str, expected: list[int]) -> None:
+    """Birth dates are encrypted: eq at day, month or year precision works through a blind index."""
     assert _match(patients, "/fhir/Patient", {"birthdate": value}) == _pats(*expected)
+
+
+@pytest.mark.parametrize("value", ["lt1975-01-31", "le1975-01-31", "gt1975", "ge1975-01", "ne1975-01-31"])
+def test_date_ranges_on_a_protected_date_element_are_400(patients: httpx.Client, value: str) -> None:
+    response = patients.get("/fhir/Patient", params={"birthdate": value})
+    assert "only an exact date" in assert_outcome(response, 400)[0]["diagnostics"]
 
 
 @pytest.mark.parametrize(
@@ -308,7 +340,7 @@ def test_last_updated_parameter(client: httpx.Client) -> None:
 def test_or_with_commas_and_and_with_repeats(patients: httpx.Client) -> None:
     assert _match(patients, "/fhir/Patient", {"gender": "male,female"}) == _pats(1, 2, 4)
     assert _match(patients, "/fhir/Patient", [("gender", "male"), ("family", "dupre")]) == _pats(2)
-    assert _match(patients, "/fhir/Patient", [("family", "dup"), ("family", "dupre")]) == _pats(1, 2)
+    assert _match(patients, "/fhir/Patient", [("family", "Dupré"), ("family", "dupre")]) == _pats(1, 2)
     assert _match(patients, "/fhir/Patient", [("gender", "male"), ("gender", "female")]) == []
     assert _match(patients, "/fhir/Patient", [("gender", "male,female"), ("name", "louis,elodie")]) == _pats(1, 4)
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select
 
-from gateway.errors import NotFound, PreconditionFailed
+from gateway.errors import Forbidden, PreconditionFailed
 from gateway.storage.db import read_transaction, write_transaction
 from gateway.storage.store import INDEX, ResourceStore, WriteItem, content_hash
 
@@ -112,7 +112,8 @@ def test_reindex_rebuilds_identical_indexes(store: ResourceStore) -> None:
 def test_a_write_never_replaces_a_resource_of_another_tenant(store: ResourceStore) -> None:
     write(store, WriteItem("Slot", "a", slot("a"), tenant="350000001"))
     intruder = WriteItem("Slot", "a", slot("a", "busy"), tenant="350000002", owners=frozenset({"350000002", None}))
-    with pytest.raises(NotFound, match="Slot/a is not known"):
+    with pytest.raises(Forbidden, match="Slot/a belongs to another centre") as refused:
         write(store, intruder)
+    assert refused.value.code == "SEC-TENANT"
     owner = WriteItem("Slot", "a", slot("a", "busy"), tenant="350000001", owners=frozenset({"350000001", None}))
     assert write(store, owner) == ["updated"]
