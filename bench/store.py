@@ -31,7 +31,7 @@ from gateway.demo import DemoOptions, generate_territory
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
-from gateway.storage.store import ResourceStore, WriteItem
+from gateway.storage.store import WriteItem, build_store
 
 ROOT = Path(__file__).resolve().parent.parent
 PARIS = ZoneInfo("Europe/Paris")
@@ -56,7 +56,7 @@ def load(url: str, options: DemoOptions) -> int:
     settings = Settings(database_url=url)
     engine = make_engine(url)
     migrate.upgrade(engine)
-    store = ResourceStore(engine, settings.tz)
+    store = build_store(engine, settings)
     started = time.perf_counter()
     generated = sum(1 for _ in generate_territory(options))
     generation = time.perf_counter() - started

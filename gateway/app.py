@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
-from gateway.api import fhir, ingest, ops
+from gateway.api import audit, fhir, ingest, oauth, ops
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
 from gateway.errors import GatewayError, InvalidRequest, Issue, MethodNotAllowed, NotFound, operation_outcome
@@ -27,13 +27,18 @@ from gateway.settings import Settings, get_settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
 from gateway.telemetry import Metrics, TelemetryMiddleware, configure_logging
+from security.audit import AuditTrail
+from security.auditing import AuditMiddleware
+from security.ledger import current
+from security.production import production_problems
+from security.ratelimit import RateLimiter
 from security.setup import build_authenticator
 
 log = logging.getLogger("cpts.app")
 
 
 class ProductionRefused(RuntimeError):
-    """CPTS_ENV=production needs authentication, which arrives with Step 3."""
+    """CPTS_ENV=production with settings that would leave the gateway open (security/production.py)."""
 
 
 def _error_response(error: GatewayError) -> Response:
@@ -43,6 +48,7 @@ def _error_response(error: GatewayError) -> Response:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def gateway_error(_request: Request, exc: GatewayError) -> Response:
+        current().error = exc.code  # the request's AuditEvent carries the refusal's reason
         return _error_response(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -72,12 +78,12 @@ def create_app(
     *,
     configure_logs: bool = True,
 ) -> FastAPI:
-    """Build the application. Refuses ``CPTS_ENV=production`` until authentication (Step 3) is in place."""
+    """Build the application. ``CPTS_ENV=production`` refuses default keys, an http issuer and open access."""
     settings = settings or get_settings()
     if settings.env == "production":
-        raise ProductionRefused(
-            "CPTS_ENV=production is refused: this build has no authentication yet, so every endpoint would be open"
-        )
+        problems = production_problems(settings)
+        if problems:
+            raise ProductionRefused("CPTS_ENV=production refuses these settings: " + "; ".join(problems))
     if configure_logs:
         configure_logging(settings.log_level, settings.log_json)
     engine = make_engine(settings.database_url)
@@ -125,13 +131,18 @@ def create_app(
     app.state.pipeline = pipeline
     app.state.worker = None
     app.state.authenticator = build_authenticator(settings, engine)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.audit = AuditTrail(engine, settings)
     app.include_router(ops.router)
     app.include_router(fhir.router)
     app.include_router(ingest.router)
+    app.include_router(oauth.router)
+    app.include_router(audit.router)
     _install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/ingest/": settings.max_ingest_bytes}
     )
+    app.add_middleware(AuditMiddleware, trail=app.state.audit)
     app.add_middleware(TelemetryMiddleware, metrics=metrics)
     return app
 

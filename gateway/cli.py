@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import ssl
 import sys
 import time
 from collections.abc import Sequence
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any
 
 from gateway.settings import Settings, get_settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine, read_transaction, write_transaction
-from gateway.storage.store import ResourceStore
+from gateway.storage.store import ResourceStore, build_store
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 4
 
@@ -26,40 +29,59 @@ def _parse_date(text: str) -> date:
 def _store(settings: Settings) -> ResourceStore:
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
-    return ResourceStore(engine, settings.tz)
+    return build_store(engine, settings)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from gateway.app import ProductionRefused, create_app
+    from security.external import ExternalIssuersError
+    from security.mtls import AllowListError, TlsHttpProtocol
 
     updates: dict[str, object] = {"mllp_port": args.mllp_port} if args.mllp_port is not None else {}
     if args.host:
         updates["host"] = args.host
+    for option in ("tls_cert_file", "tls_key_file", "tls_client_ca_file"):
+        if getattr(args, option) is not None:
+            updates[option] = getattr(args, option)
     settings = settings.model_copy(update=updates)
+    tls: dict[str, Any] = {"ssl_certfile": settings.tls_cert_file, "ssl_keyfile": settings.tls_key_file}
+    if settings.tls_client_ca_file is not None:
+        tls |= {"ssl_ca_certs": settings.tls_client_ca_file, "ssl_cert_reqs": ssl.CERT_OPTIONAL}
+    tls_problem = next(
+        (f"{path} cannot be read" for path in tls.values() if isinstance(path, Path) and not path.is_file()), None
+    )
+    if (settings.tls_key_file or settings.tls_client_ca_file) and settings.tls_cert_file is None:
+        tls_problem = "--tls-key and --tls-client-ca need --tls-cert (CPTS_TLS_CERT_FILE)"
+    if tls_problem:
+        print(f"cpts-gateway: TLS: {tls_problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         app = create_app(settings)
-    except ProductionRefused as exc:
+    except (ProductionRefused, ExternalIssuersError, AllowListError) as exc:
         print(f"cpts-gateway: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_config=None)
+    options: dict[str, Any] = tls | {"http": TlsHttpProtocol} if settings.tls_cert_file else {}
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_config=None, **options)
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.demo import DemoOptions
+    from gateway.demo.credentials import print_credentials, register_demo_clients
     from gateway.demo.loader import DemoInvalid, load_demo
 
     store = _store(settings)
+    start = args.start or datetime.now(settings.tz).date()
+    options = DemoOptions(centres=args.centres, days=args.days, seed=args.seed, start=start, timezone=settings.timezone)
     if args.if_empty:
         with read_transaction(store.engine) as conn:
             existing = store.count(conn)
         if existing:
             print(f"demo: the database already holds {existing} resources; nothing seeded")
+            print_credentials(register_demo_clients(settings, store.engine, options), sys.stdout)
             return EXIT_OK
-    start = args.start or datetime.now(settings.tz).date()
-    options = DemoOptions(centres=args.centres, days=args.days, seed=args.seed, start=start, timezone=settings.timezone)
     started = time.perf_counter()
     try:
         counts = load_demo(store, options, validate=not args.no_validate)
@@ -71,6 +93,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"demo territory: {args.centres} centres from {start}, {total} resources in {elapsed:.1f} s")
     for resource_type, number in sorted(counts.items()):
         print(f"  {resource_type:<18} {number:>8}")
+    print_credentials(register_demo_clients(settings, store.engine, options), sys.stdout)
     return EXIT_OK
 
 
@@ -98,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to listen on (default CPTS_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default CPTS_PORT, 8080)")
     serve.add_argument("--mllp-port", type=int, default=None, help="also listen for HL7 v2 over MLLP on this port")
+    serve.add_argument("--tls-cert", dest="tls_cert_file", type=Path, help="serve HTTPS with this PEM certificate")
+    serve.add_argument("--tls-key", dest="tls_key_file", type=Path, help="the PEM private key of --tls-cert")
+    serve.add_argument(
+        "--tls-client-ca", dest="tls_client_ca_file", type=Path, help="accept client certificates of this CA (mTLS)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     demo = commands.add_parser("demo", help="seed a synthetic, realistic CPTS territory")
@@ -119,6 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.ingest.console import add_commands
 
     add_commands(commands)
+    from security.audit_console import add_commands as add_audit_commands
+
+    add_audit_commands(commands)
+    from security.console import add_commands as add_security_commands
+
+    add_security_commands(commands)
+    from security.crypto_console import add_commands as add_crypto_commands
+
+    add_crypto_commands(commands)
     return parser
 
 

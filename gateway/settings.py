@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     external_issuers: str = Field(
         default="",
         description="Trusted OpenID Connect issuers, as a JSON list of objects "
-        '{"issuer", "jwks_uri", "audience", "profile": "psc"|"generic", "role"}',
+        '{"issuer", "audience", "profile": "psc"|"generic", optional "jwks_uri", "role", "acr", "tenant_claim", '
+        '"leeway"} (security/external.py)',
     )
     open_access: bool = Field(
         default=False,
@@ -51,6 +52,15 @@ class Settings(BaseSettings):
     mtls_allowed_subjects: str = Field(
         default="",
         description="Client-certificate subject DNs (RFC 4514, ';'-separated) admitted with the sas-consumer role",
+    )
+    tls_cert_file: Path | None = Field(
+        default=None, description="PEM certificate (chain) of `serve` over HTTPS (or --tls-cert); unset: plain HTTP"
+    )
+    tls_key_file: Path | None = Field(default=None, description="PEM private key of TLS_CERT_FILE (or --tls-key)")
+    tls_client_ca_file: Path | None = Field(
+        default=None,
+        description="PEM CA certificates that sign the client certificates of mutual TLS (or --tls-client-ca); a "
+        "client may still come without a certificate (and a token)",
     )
     rate_limit_per_minute: int = Field(default=1200, ge=0, description="Requests per client per minute (0: none)")
     rate_limit_burst: int = Field(default=200, ge=1, description="Requests a client may send at once")

@@ -69,11 +69,12 @@ class Principal:
 
     def require(self, interaction: str, resource_type: str) -> None:
         if not self.may(interaction, resource_type):
-            why = "its role" if not self.role_may(interaction, resource_type) else "its token's scopes"
+            by_role = not self.role_may(interaction, resource_type)
+            why = "its role does not allow it" if by_role else "the token's scopes do not allow it"
             raise Forbidden(
-                f"{self.subject} ({self.role.name}) may not {interaction} {resource_type}: {why} do not allow it",
+                f"{self.subject} ({self.role.name}) may not {interaction} {resource_type}: {why}",
                 expression=resource_type,
-                code="SEC-SCOPE" if why == "its token's scopes" else "SEC-ROLE",
+                code="SEC-ROLE" if by_role else "SEC-SCOPE",
             )
 
     def role_may(self, interaction: str, resource_type: str) -> bool:

@@ -6,11 +6,16 @@ from sqlalchemy import Engine
 
 from gateway.settings import Settings
 from security.authn import Authenticator, CertificateAdmission, TokenVerifier
+from security.external import ExternalVerifier
+from security.mtls import CertificateAllowList
+from security.oauth import gateway_verifier
 
 
 def build_authenticator(settings: Settings, engine: Engine) -> Authenticator:
     verifiers: list[TokenVerifier] = []
-    certificates: CertificateAdmission | None = None
+    verifiers.append(gateway_verifier(settings, engine))  # the tokens of this gateway's own /oauth/token
+    verifiers.append(ExternalVerifier.from_settings(settings))  # CPTS_EXTERNAL_ISSUERS (OIDC: PSC, Keycloak)
+    certificates: CertificateAdmission | None = CertificateAllowList.from_settings(settings)  # mTLS: sas-consumer
     return Authenticator(settings, verifiers, certificates)
 
 

@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from gateway.errors import Unauthenticated
 from gateway.fhir.service import FhirService
 from gateway.fhir.transaction import BundleProcessor
 from gateway.settings import Settings
 from security.principal import Principal
+from security.ratelimit import RateLimiter
 
 
 def get_service(request: Request) -> FhirService:
@@ -32,8 +34,14 @@ def principal_dependency(request: Request) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    principal: Principal = request.app.state.authenticator.authenticate(request)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    try:
+        principal: Principal = request.app.state.authenticator.authenticate(request)
+    except Unauthenticated:
+        limiter.hit(f"address {request.client.host if request.client else 'unknown'}")  # guessing costs too
+        raise
     request.state.principal = principal
+    limiter.hit(principal.client or principal.subject)
     return principal
 
 

@@ -16,6 +16,7 @@ from gateway.ingest.jobs import JobStore
 from gateway.ingest.records import FORMATS
 from gateway.ingest.worker import IngestWorker
 from mappings.catalog import Catalog
+from security.ledger import current
 from security.principal import Principal
 
 router = APIRouter(tags=["ingest"])
@@ -62,6 +63,7 @@ async def ingest(
     tenant: Annotated[str | None, Query()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
+    current().note("ingest", None)
     catalog: Catalog = request.app.state.pipeline.catalog
     _check_kind(catalog, format, export, vendor)
     owner = _tenant(principal, tenant)
@@ -76,6 +78,7 @@ async def ingest(
         payload, tenant=owner, format=format, source=source, export=export,
         vendor=(vendor or "reference") if format == "csv" else None, idempotency_key=idempotency_key,
     )  # fmt: skip
+    current().detail = f"ingest job {received.job_id}: {format} payload of {len(payload)} bytes for tenant {owner}"
     worker: IngestWorker | None = request.app.state.worker
     if worker is not None:
         worker.notify()
@@ -93,6 +96,7 @@ def job_report(
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> dict[str, Any]:
     jobs: JobStore = request.app.state.pipeline.jobs
+    current().note("read", None)
     principal.require_operation("ingest")
     job = jobs.job(job_id)
     if not principal.is_developer and job.tenant != principal.write_tenant:

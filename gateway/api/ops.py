@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from gateway.api.deps import PrincipalDep
 from gateway.storage import migrate
 
 router = APIRouter(tags=["operations"])
@@ -42,8 +43,9 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics")
-async def metrics(request: Request) -> Response:
+@router.get("/metrics", summary="Prometheus metrics (operators: the admin role)")
+async def metrics(request: Request, principal: PrincipalDep) -> Response:
+    principal.require_operation("metrics")
     return PlainTextResponse(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from gateway.demo import structures
 from gateway.demo.agenda import centre_agenda
 from gateway.demo.careteams import centre_care_teams
+from gateway.demo.consents import centre_consents
 from gateway.demo.localtime import LocalClock
 from gateway.demo.options import DemoOptions
 from gateway.demo.patients import centre_patients
@@ -37,7 +38,8 @@ def _structure(territory: Territory, clock: LocalClock) -> Iterator[Item]:
 
 
 def _activity(territory: Territory, clock: LocalClock) -> Iterator[Item]:
-    """Per centre: patients, their care teams, then the agenda (each Slot followed by its Appointment)."""
+    """Per centre: patients, their care teams and sharing choices, then the agenda (each Slot, then its
+    Appointment)."""
     for centre in territory.centres:
         tenant = centre.finess
         patients = centre_patients(territory, centre)
@@ -47,6 +49,8 @@ def _activity(territory: Territory, clock: LocalClock) -> Iterator[Item]:
         del patients  # keep only the small specs while the agenda streams
         for care_team in centre_care_teams(territory, centre, specs, clock):
             yield tenant, care_team
+        for consent in centre_consents(territory, centre, specs, clock):
+            yield tenant, consent
         for resource in centre_agenda(territory, centre, specs, clock):
             yield tenant, resource
 

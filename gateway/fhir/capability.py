@@ -76,6 +76,33 @@ def _resource(resource_type: str, interactions: list[str], operations: list[dict
     return {key: value for key, value in entry.items() if value != []}  # FHIR JSON has no empty arrays
 
 
+def _security(app: FastAPI) -> dict[str, Any]:
+    """SMART Backend Services: where to get a token (the oauth-uris extension), and what the roles do."""
+    issuer = app.state.settings.issuer.rstrip("/")
+    return {
+        "cors": False,
+        "service": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "SMART-on-FHIR",
+                    }
+                ]
+            }
+        ],
+        "extension": [
+            {
+                "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                "extension": [{"url": "token", "valueUri": f"{issuer}/oauth/token"}],
+            }
+        ],
+        "description": "OAuth2 client_credentials with private_key_jwt (SMART Backend Services, RS384/ES384 "
+        "assertions); tokens of trusted OpenID Connect issuers (Pro Santé Connect); mutual TLS for the SAS. Roles, "
+        "tenant isolation and the consent rules of French law decide what each caller receives.",
+    }
+
+
 def capability_statement(app: FastAPI, base: str) -> dict[str, Any]:
     routes = served_routes(app)
     interactions = [code for key, code in TYPE_INTERACTIONS.items() if key in routes]
@@ -101,6 +128,7 @@ def capability_statement(app: FastAPI, base: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
+                "security": _security(app),
                 "resource": [_resource(t, interactions, operations.get(t, [])) for t in SUPPORTED_TYPES],
                 "interaction": system,
                 "searchParam": [

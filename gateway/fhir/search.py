@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -22,6 +22,9 @@ from gateway.storage.store import INDEX, RESOURCE, ResourceStore, StoredResource
 
 MAX_INCLUDE_DEPTH = 4
 
+# What the caller may receive of a list of resources (role, consent), in order; None in a search means everything.
+Keep = Callable[[Connection, list[StoredResource]], list[StoredResource]]
+
 
 @dataclass(frozen=True)
 class Visibility:
@@ -30,11 +33,13 @@ class Visibility:
     tenants: frozenset[str] | None = None
     include_shared: bool = True  # resources owned by no tenant (CPTS-level)
 
-    def condition(self) -> ColumnElement[bool] | None:
+    def condition(self, table: Any = RESOURCE) -> ColumnElement[bool] | None:
+        """The rows of ``table`` (the resource table or an alias of it) this visibility admits; None: all."""
         if self.tenants is None:
             return None
-        owned = RESOURCE.c.tenant.in_(sorted(self.tenants))
-        return owned | RESOURCE.c.tenant.is_(None) if self.include_shared else owned
+        column: ColumnElement[str | None] = table.c.tenant
+        owned = column.in_(sorted(self.tenants))
+        return owned | column.is_(None) if self.include_shared else owned
 
     def allows(self, tenant: str | None) -> bool:
         if self.tenants is None:
@@ -82,11 +87,20 @@ def _own_status_filter(f: Filter) -> bool:
 
 
 class SearchEngine:
-    def __init__(self, store: ResourceStore, zone: tzinfo, *, max_include: int = 2000, total_limit: int = 1000) -> None:
+    def __init__(
+        self,
+        store: ResourceStore,
+        zone: tzinfo,
+        *,
+        max_include: int = 2000,
+        total_limit: int = 1000,
+        max_scan: int = 5000,
+    ) -> None:
         self.store = store
         self.zone = zone
         self.max_include = max_include
         self.total_limit = total_limit
+        self.max_scan = max_scan  # most matches one consent-filtered page examines
 
     def plan(self, request: SearchRequest, visibility: Visibility) -> _QueryPlan:
         """Turn the filters into SQL. An instant range (``Slot?start=ge..&start=le..``) with no more selective filter
@@ -131,7 +145,7 @@ class SearchEngine:
         for position, (_rank, item) in enumerate(ranked):
             driver = position == 0 and walked is None
             if isinstance(item, Filter):  # probes hang on the walked index row: no resource row is read for misses
-                item = filter_condition(item, self.zone, driver=driver, owner=owner)
+                item = filter_condition(item, self.zone, driver=driver, owner=owner, scope=visibility.condition)
             conditions.append(item)
         visible = visibility.condition()
         if visible is not None:
@@ -146,33 +160,81 @@ class SearchEngine:
         number = int(conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one())
         return None if limit is not None and number > limit else number
 
-    def search(self, conn: Connection, request: SearchRequest, visibility: Visibility) -> SearchResult:
+    def search(
+        self,
+        conn: Connection,
+        request: SearchRequest,
+        visibility: Visibility,
+        keep: Keep | None = None,
+        include_keep: Keep | None = None,
+    ) -> SearchResult:
+        """One page of matches. ``keep`` (consent) removes what the caller may not receive *before* the page is cut:
+        the page is filled from further matches, so neither its size nor its links tell that something was hidden,
+        and no total is given (the caller cannot count what it may not see)."""
         plan = self.plan(request, visibility)
         total = None
-        if request.total != "none" or request.summary == "count":
+        if keep is None and (request.total != "none" or request.summary == "count"):
             exact = request.total == "accurate" or request.summary == "count"
             total = self.count(conn, plan, None if exact else self.total_limit)
         if request.summary == "count" or request.count == 0:
             return SearchResult([], total=total)
+        if keep is None:
+            rows = self._fetch(conn, plan, request.cursor, request.count + 1)
+            matches = [row_to_stored(row) for row in rows[: request.count]]
+            more = len(rows) > request.count
+            next_cursor = self._position(rows[request.count - 1], plan.key) if more else None
+        else:
+            matches, next_cursor = self._kept_page(conn, plan, request, keep)
+        included = self.resolve_includes(conn, matches, request.includes, visibility, include_keep or keep)
+        return SearchResult(matches, included, total, next_cursor)
+
+    def _fetch(self, conn: Connection, plan: _QueryPlan, cursor: dict[str, Any] | None, limit: int) -> list[Any]:
         key = plan.key
         query = select(RESOURCE).select_from(plan.source).where(*plan.conditions)
         if key is not None:
             query = query.add_columns(key.label("sort_key"))
-        if request.cursor is not None:
-            query = query.where(self._after(request.cursor, key, plan.descending))
+        if cursor is not None:
+            query = query.where(self._after(cursor, key, plan.descending))
         order = [key, RESOURCE.c.res_id] if key is not None else [RESOURCE.c.res_id]
         query = query.order_by(*(column.desc() if plan.descending else column.asc() for column in order))
-        rows = conn.execute(query.limit(request.count + 1)).all()
-        matches = [row_to_stored(row) for row in rows[: request.count]]
-        next_cursor = None
-        if len(rows) > request.count:
-            last = rows[request.count - 1]
-            next_cursor = {"id": last.res_id}
-            if key is not None:
-                value = last.sort_key
-                next_cursor["k"] = value.isoformat() if isinstance(value, datetime) else value
-        included = self.resolve_includes(conn, matches, request.includes, visibility)
-        return SearchResult(matches, included, total, next_cursor)
+        return list(conn.execute(query.limit(limit)).all())
+
+    @staticmethod
+    def _position(row: Any, key: Any) -> dict[str, Any]:
+        """The keyset cursor just after ``row``."""
+        position: dict[str, Any] = {"id": row.res_id}
+        if key is not None:
+            value = row.sort_key
+            position["k"] = value.isoformat() if isinstance(value, datetime) else value
+        return position
+
+    def _kept_page(
+        self, conn: Connection, plan: _QueryPlan, request: SearchRequest, keep: Keep
+    ) -> tuple[list[StoredResource], dict[str, Any] | None]:
+        """Scan matches in order, keeping what ``keep`` admits, until the page is full and one more kept match shows
+        there is a next page (or the matches run out, or ``max_scan`` rows were examined: then the next link resumes
+        the scan where it stopped)."""
+        wanted = request.count
+        batch = max(wanted + 1, 50)
+        kept: list[tuple[Any, StoredResource]] = []
+        cursor = request.cursor
+        scanned = 0
+        while True:
+            rows = self._fetch(conn, plan, cursor, batch)
+            stored = [row_to_stored(row) for row in rows]
+            admitted = {id(item) for item in keep(conn, stored)}
+            for row, item in zip(rows, stored, strict=True):
+                if id(item) not in admitted:
+                    continue
+                if len(kept) == wanted:
+                    return [k for _, k in kept], self._position(kept[-1][0], plan.key)
+                kept.append((row, item))
+            scanned += len(rows)
+            if len(rows) < batch:
+                return [k for _, k in kept], None
+            cursor = self._position(rows[-1], plan.key)
+            if scanned >= self.max_scan:
+                return [k for _, k in kept], cursor
 
     def _after(self, cursor: dict[str, Any], key: Any, descending: bool) -> ColumnElement[bool]:
         last_id = str(cursor["id"])
@@ -190,6 +252,7 @@ class SearchEngine:
         matches: list[StoredResource],
         includes: list[Include],
         visibility: Visibility,
+        keep: Keep | None = None,
     ) -> list[StoredResource]:
         """Resources named by ``_include`` (targets) and ``_revinclude`` (referrers), iterating where asked."""
         if not includes or not matches:
@@ -212,6 +275,8 @@ class SearchEngine:
             fresh = [k for k in dict.fromkeys(wanted) if k not in seen]
             found = self.store.read_many(conn, fresh[: max(0, self.max_include - len(included))])
             frontier = [found[k] for k in fresh if k in found and visibility.allows(found[k].tenant)]
+            if keep is not None:
+                frontier = keep(conn, frontier)
             for stored in frontier:
                 seen.add((stored.resource_type, stored.id))
             included.extend(frontier)
@@ -258,4 +323,4 @@ class SearchEngine:
         return found
 
 
-__all__ = ["SearchEngine", "SearchResult", "Visibility"]
+__all__ = ["Keep", "SearchEngine", "SearchResult", "Visibility"]

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from gateway.errors import Gone, InvalidRequest, Issue, NotFound, operation_outcome
+from gateway.errors import Forbidden, Gone, InvalidRequest, Issue, NotFound, operation_outcome
 from gateway.fhir.dates import DateFormatError, parse_range
 from gateway.fhir.ids import deterministic_id, is_valid_id, new_id
 from gateway.fhir.query import decode_cursor, encode_cursor, parse_search
@@ -23,8 +23,11 @@ from gateway.fhir.search import SearchEngine
 from gateway.fhir.validation import validate_resource
 from gateway.settings import Settings
 from gateway.storage.db import read_transaction, write_transaction
-from gateway.storage.store import ResourceStore, StoredResource, WriteItem, WriteOutcome
+from gateway.storage.store import StoredResource, WriteItem, WriteOutcome, build_store
+from security.access import AccessPolicy, disclosed
+from security.ledger import current
 from security.principal import Principal
+from security.protect import POLICY, installed
 
 ReturnPreference = Literal["minimal", "representation", "OperationOutcome"]
 
@@ -58,7 +61,12 @@ def business_id(resource_type: str, tenant: str | None, resource: dict[str, Any]
     """Deterministic id from the first business identifier (so a retried create changes nothing), else random."""
     for identifier in resource.get("identifier", []) if isinstance(resource.get("identifier"), list) else []:
         if isinstance(identifier, dict) and identifier.get("system") and identifier.get("value"):
-            return deterministic_id(resource_type, tenant, identifier["system"], identifier["value"])
+            value = identifier["value"]
+            protector = installed()
+            if protector is not None and protector.protects(resource_type) and POLICY.protected_identifier(identifier):
+                # an id must not be an unkeyed hash of an INS (a NIR can be guessed and hashed): use its blind index
+                value = protector.blind_token(resource_type, "identifier", str(value))
+            return deterministic_id(resource_type, tenant, identifier["system"], value)
     return new_id()
 
 
@@ -71,22 +79,30 @@ class FhirService:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
-        self.store = ResourceStore(engine, settings.tz)
+        self.store = build_store(engine, settings)
         self.search_engine = SearchEngine(
             self.store, settings.tz, max_include=settings.max_include, total_limit=settings.search_total_limit
         )
+        self.access = AccessPolicy()
 
     # -- reads -------------------------------------------------------------------------------------------------------
-    def _visible(self, principal: Principal, stored: StoredResource | None, label: str) -> StoredResource:
-        if stored is None or not principal.visibility.allows(stored.tenant):
+    def _visible(
+        self, conn: Connection, principal: Principal, stored: StoredResource | None, label: str
+    ) -> StoredResource:
+        """The resource if the principal may read it: unknown → 404; another centre's, or hidden by consent → 403."""
+        if stored is None:
             raise NotFound(f"{label} is not known", expression=label.split("/")[0])
+        self.access.check_read(conn, principal, stored)
         return stored
 
     def read(self, principal: Principal, resource_type: str, resource_id: str, base: str) -> FhirResponse:
         check_type(resource_type)
+        current().note("read", resource_type)
+        principal.require("read", resource_type)
         with read_transaction(self.engine) as conn:
-            stored = self.store.read(conn, resource_type, resource_id)
-        stored = self._visible(principal, stored, f"{resource_type}/{resource_id}")
+            found = self.store.read(conn, resource_type, resource_id)
+            stored = self._visible(conn, principal, found, f"{resource_type}/{resource_id}")
+        disclosed(principal, [stored])
         if stored.deleted:
             gone = Gone(f"{resource_type}/{resource_id} was deleted", expression=resource_type)
             gone.headers = {"ETag": stored.etag}
@@ -95,12 +111,15 @@ class FhirService:
 
     def vread(self, principal: Principal, resource_type: str, resource_id: str, vid: str, base: str) -> FhirResponse:
         check_type(resource_type)
+        current().note("vread", resource_type)
+        principal.require("read", resource_type)
         if not vid.isdigit():
             raise NotFound(f"version '{vid}' of {resource_type}/{resource_id} is not known", expression=resource_type)
-        with read_transaction(self.engine) as conn:
-            stored = self.store.vread(conn, resource_type, resource_id, int(vid))
         label = f"{resource_type}/{resource_id}/_history/{vid}"
-        stored = self._visible(principal, stored, label)
+        with read_transaction(self.engine) as conn:
+            found = self.store.vread(conn, resource_type, resource_id, int(vid))
+            stored = self._visible(conn, principal, found, label)
+        disclosed(principal, [stored])
         if stored.deleted:
             raise Gone(f"{label} records a deletion", expression=resource_type)
         return FhirResponse(200, stored, resource_headers(stored, base))
@@ -115,6 +134,7 @@ class FhirService:
     ) -> FhirResponse:
         if resource_type:
             check_type(resource_type)
+        self._check_history(principal, resource_type, resource_id)
         params = dict(pairs)
         raw_count = params.get("_count", str(self.settings.default_page_size))
         if not raw_count.isdigit() or int(raw_count) < 1:
@@ -132,8 +152,8 @@ class FhirService:
         tenants = principal.visibility.tenants
         with read_transaction(self.engine) as conn:
             if resource_type and resource_id:
-                current = self.store.read(conn, resource_type, resource_id)
-                self._visible(principal, current, f"{resource_type}/{resource_id}")
+                latest = self.store.read(conn, resource_type, resource_id)
+                self._visible(conn, principal, latest, f"{resource_type}/{resource_id}")
             versions = self.store.history(
                 conn,
                 resource_type=resource_type,
@@ -148,6 +168,7 @@ class FhirService:
             if resource_id and after is None and since is None and at is None:
                 total = self.store.count_history(conn, resource_type=resource_type, resource_id=resource_id)
         page, more = versions[:count], len(versions) > count
+        disclosed(principal, page)
         kept = [(k, v) for k, v in pairs if k != "_cursor"]
         suffix = "/" + resource_id + "/_history" if resource_id else "/_history"
         next_link = None
@@ -163,6 +184,22 @@ class FhirService:
         self_link = link_url(base, resource_type, list(pairs), suffix)
         body = history_bundle(base=base, self_link=self_link, next_link=next_link, versions=page, total=total)
         return FhirResponse(200, body)
+
+    @staticmethod
+    def _check_history(principal: Principal, resource_type: str | None, resource_id: str | None) -> None:
+        """Instance history follows read; type and system history need the role's ``history`` right, since a history
+        across patients cannot be filtered patient by patient."""
+        interaction = "history-instance" if resource_id else "history-type" if resource_type else "history-system"
+        current().note(interaction, resource_type)
+        types = [resource_type] if resource_type else sorted(SUPPORTED)
+        for name in types:
+            principal.require("read", name)
+        if resource_id is None and not principal.role.history:
+            raise Forbidden(
+                f"{principal.subject} ({principal.role.name}) may not read the history of a type or of the server",
+                expression="_history",
+                code="SEC-ROLE",
+            )
 
     def _instant_param(self, params: dict[str, str], name: str) -> datetime | None:
         if name not in params:
@@ -182,6 +219,7 @@ class FhirService:
         strict: bool,
     ) -> FhirResponse:
         check_type(resource_type)
+        current().note("search", resource_type)
         request = parse_search(
             resource_type,
             pairs,
@@ -189,8 +227,16 @@ class FhirService:
             default_count=self.settings.default_page_size,
             max_count=self.settings.max_page_size,
         )
+        self.access.check_search(principal, request)
         with read_transaction(self.engine) as conn:
-            result = self.search_engine.search(conn, request, principal.visibility)
+            result = self.search_engine.search(
+                conn,
+                request,
+                principal.visibility,
+                self.access.keep(principal),
+                self.access.include_keep(principal),
+            )
+        disclosed(principal, [*result.matches, *result.included])
         self_link = link_url(base, resource_type, request.echo)
         next_link = None
         if result.next_cursor is not None:
@@ -238,8 +284,16 @@ class FhirService:
         for item in items:
             item.tenant = item.tenant or principal.write_tenant
             item.owners = owners
+        if len(items) == 1:
+            verb = {"POST": "create", "DELETE": "delete"}.get(items[0].method, "update")
+            current().note(verb, items[0].resource_type)
         with write_transaction(self.engine) as conn:
-            return self.store.write(conn, items)
+            for item in items:
+                if item.resource is not None:
+                    self.access.check_write(conn, principal, item.resource_type, item.resource)
+            outcomes = self.store.write(conn, items)
+        disclosed(principal, [o.stored for o in outcomes if o.stored is not None])
+        return outcomes
 
     def create(
         self, principal: Principal, resource_type: str, body: Any, base: str, prefer: ReturnPreference

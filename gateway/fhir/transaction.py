@@ -23,6 +23,7 @@ from gateway.fhir.service import FhirResponse, FhirService, business_id, parse_e
 from gateway.fhir.validation import validate_resource
 from gateway.storage.db import read_transaction
 from gateway.storage.store import StoredResource, WriteItem, WriteOutcome
+from security.ledger import current
 from security.principal import Principal
 
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -68,6 +69,7 @@ class BundleProcessor:
             envelope.pop("entry")
         validate_resource(envelope, expected_type="Bundle")
         parsed = [self._parse_entry(i, e) for i, e in enumerate(entries)]
+        current().note(kind, None)
         if kind == "transaction":
             return self._transaction(principal, parsed, base)
         return self._batch(principal, parsed, base)
@@ -109,7 +111,11 @@ class BundleProcessor:
         request = parse_search(resource_type, query, strict=True, default_count=2, max_count=2)
         request.total = "none"
         with read_transaction(self.service.engine) as conn:
-            result = self.service.search_engine.search(conn, request, principal.visibility)
+            self.service.access.check_search(principal, request)
+            access = self.service.access
+            result = self.service.search_engine.search(
+                conn, request, principal.visibility, access.keep(principal), access.include_keep(principal)
+            )
         return [s.id for s in result.matches]
 
     # -- transaction -------------------------------------------------------------------------------------------------

@@ -34,10 +34,12 @@ from gateway.ingest.producer import Work, events, parallel_events
 from gateway.ingest.records import ReadSummary, read_records
 from gateway.settings import Settings
 from gateway.storage.db import write_transaction
-from gateway.storage.store import ResourceStore, WriteItem, WriteOutcome
+from gateway.storage.store import WriteItem, WriteOutcome, build_store
 from mappings.catalog import Catalog, default_catalog
 from mappings.engine import Produced
 from mappings.registry import MapContext
+from security.audit import AuditRecord, AuditTrail
+from security.ledger import MAX_LISTED
 
 CONTROL = ControlIdRow.__table__  # type: ignore[attr-defined]
 REFERENCE_TEXT = re.compile(rb'"reference":"((?:[^"\\]|\\.)*)"')
@@ -60,8 +62,10 @@ class Pipeline:
     def __init__(self, settings: Settings, engine: Engine, catalog: Catalog | None = None) -> None:
         self.settings, self.engine = settings, engine
         self.catalog = catalog or default_catalog()
-        self.store = ResourceStore(engine, settings.tz)
-        self.jobs = JobStore(engine, timedelta(seconds=settings.ingest_lease_seconds))
+        self.store = build_store(engine, settings)
+        cipher = self.store.protector.cipher if self.store.protector is not None else None
+        self.jobs = JobStore(engine, timedelta(seconds=settings.ingest_lease_seconds), cipher)
+        self.audit = AuditTrail(engine, settings)
 
     # -- running jobs ----------------------------------------------------------------------------------------------
     def run_next(self, owner: str, stop: threading.Event | None = None) -> str | None:
@@ -151,10 +155,29 @@ class Pipeline:
                 outcomes = self._store(conn, job, prepared, settled, touched)
                 self._record(conn, job, outcomes, dict(prepared), replay=replay)
             settled |= touched
-            return outcomes
         except GatewayError:
-            pass
-        return [outcome for item in prepared for outcome in self._commit_one(job, item, replay, settled)]
+            outcomes = [outcome for item in prepared for outcome in self._commit_one(job, item, replay, settled)]
+        self._audit(job, outcomes)
+        return outcomes
+
+    def _audit(self, job: Job, outcomes: list[RecordOutcome]) -> None:
+        """One AuditEvent per committed batch: what the centre's export wrote, and about which patients."""
+        written = [ref.split("/_history/")[0] for o in outcomes if o.status == "accepted" for ref in o.resources]
+        if not written and all(o.status != "rejected" for o in outcomes):
+            return  # duplicates only: nothing changed
+        counts = {status: sum(o.status == status for o in outcomes) for status in ("accepted", "duplicate", "rejected")}
+        self.audit.record(
+            AuditRecord(
+                action="ingest",
+                outcome="0" if not counts["rejected"] else "4",
+                agent=f"ingest:{job.tenant}",
+                tenant=job.tenant,
+                resource_ids=tuple(written[:MAX_LISTED]),
+                patients=tuple(sorted({r for r in written if r.startswith("Patient/")})),
+                detail=f"ingest job {job.id} ({job.format}, {job.source}): "
+                + ", ".join(f"{n} {status}" for status, n in counts.items()),
+            )
+        )
 
     def _commit_one(
         self, job: Job, item: tuple[int, Prepared], replay: bool, settled: set[tuple[str, str]]

@@ -81,7 +81,7 @@ def test_bad_arguments_give_a_message_not_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_serve_refuses_production_without_authentication(tmp_path: Path) -> None:
+def test_serve_refuses_production_with_development_settings(tmp_path: Path) -> None:
     env_result = subprocess.run(
         [str(SCRIPT), "serve", "--port", "1"],
         env={**os.environ, "CPTS_ENV": "production", "CPTS_DATABASE_URL": f"sqlite:///{tmp_path}/p.db"},
@@ -91,4 +91,5 @@ def test_serve_refuses_production_without_authentication(tmp_path: Path) -> None
         check=False,
     )
     assert env_result.returncode == 4
-    assert "CPTS_ENV=production is refused" in env_result.stderr
+    assert "CPTS_ENV=production refuses these settings" in env_result.stderr
+    assert "CPTS_SIGNING_KEY_FILE" in env_result.stderr

@@ -3,9 +3,6 @@
 import httpx
 import pytest
 
-from gateway.app import ProductionRefused, create_app
-from gateway.settings import Settings
-
 
 def test_healthz(client: httpx.Client) -> None:
     response = client.get("/healthz")
@@ -40,11 +37,6 @@ def test_unknown_endpoint_is_an_operation_outcome(client: httpx.Client) -> None:
     response = client.get("/nowhere")
     assert response.status_code == 404
     assert response.json()["resourceType"] == "OperationOutcome"
-
-
-def test_production_is_refused_until_authentication_exists(tmp_path: object) -> None:
-    with pytest.raises(ProductionRefused, match="no authentication"):
-        create_app(Settings(env="production", database_url="sqlite:///:memory:"), configure_logs=False)
 
 
 @pytest.mark.parametrize(

@@ -149,5 +149,5 @@ def test_a_resource_of_another_centre_is_never_replaced(ingest: Ingest, pipeline
     # and the batch falls back to record-by-record so the good entry is still stored
     assert other["counts"] == {"accepted": 1, "duplicate": 0, "rejected": 1}
     assert [r["status"] for r in other["records"]] == ["rejected", "accepted"]
-    assert other["records"][0]["issues"][0]["code"] == "not-found"
+    assert other["records"][0]["issues"][0]["code"] == "forbidden"
     assert stored(pipeline, first["records"][0]["resources"][0])["name"] == [{"family": "Durand"}]

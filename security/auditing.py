@@ -1,0 +1,98 @@
+"""The request layer's audit: one AuditEvent per request to the API, whatever its outcome.
+
+A pure ASGI middleware opens the request's ledger (security/ledger.py), lets the request run, and once the response
+has gone records who asked (the principal the authenticator found, or "anonymous"), what the service noted (action,
+resources, patients, consent decisions) and how it ended (HTTP status → AuditEvent outcome, error code).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.telemetry import request_id_var
+from security.audit import AuditRecord
+from security.ledger import MAX_LISTED, Ledger, open_ledger
+from security.principal import Principal
+from security.protect import redact_query
+
+AUDITED_PREFIXES = ("/fhir", "/ingest", "/audit", "/conformance", "/dashboard/api")
+UNAUDITED = frozenset({"/fhir/metadata"})
+log = logging.getLogger("cpts.audit")
+
+
+def outcome_of(status: int) -> str:
+    """HTTP status → AuditEvent.outcome: 0 success, 4 minor failure (refused, bad request), 8 serious (5xx)."""
+    if status < 400:
+        return "0"
+    return "4" if status < 500 else "8"
+
+
+def audit_record(scope: Scope, status: int, ledger: Ledger) -> AuditRecord:
+    state: dict[str, Any] = scope.get("state", {})
+    principal: Principal | None = state.get("principal")
+    client = scope.get("client")
+    raw = scope.get("query_string", b"").decode("latin-1")
+    query = redact_query(ledger.resource_type, raw) if raw else None  # no INS or name in the trail
+    detail = ledger.detail
+    if ledger.more:
+        detail = f"{detail + '; ' if detail else ''}{ledger.more} more resources than the {MAX_LISTED} listed"
+    if ledger.denials:
+        hidden = ", ".join(f"{reason} x{n}" for reason, n in sorted(ledger.denials.items()))
+        detail = f"{detail + '; ' if detail else ''}withheld: {hidden}"
+    action = ledger.action or str(scope.get("method", "")).lower()
+    return AuditRecord(
+        action=action,
+        outcome=outcome_of(status),
+        agent=principal.subject if principal else "anonymous",
+        role=principal.role.name if principal else None,
+        client=principal.client if principal else None,
+        practitioner_id=principal.practitioner_id if principal else None,
+        issuer=principal.issuer if principal else None,
+        tenant=principal.tenant if principal else None,
+        resource_type=ledger.resource_type,
+        resource_ids=tuple(ledger.resources),
+        patients=tuple(sorted(ledger.patients)),
+        query=query,
+        decision=ledger.decision,
+        reason=ledger.reason,
+        detail=detail,
+        address=client[0] if client else None,
+        request_id=request_id_var.get(None),
+        path=f"{scope.get('method')} {scope.get('path')}",
+    )
+
+
+class AuditMiddleware:
+    def __init__(self, app: ASGIApp, trail: Any) -> None:
+        self.app = app
+        self.trail = trail
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(AUDITED_PREFIXES) or path in UNAUDITED or self.trail is None:
+            await self.app(scope, receive, send)
+            return
+        ledger = open_ledger()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            record = audit_record(scope, status, ledger)
+            try:
+                await run_in_threadpool(self.trail.record, record)
+            except Exception:  # the response has gone; a lost audit record must be loud in the logs
+                log.exception("audit record lost", extra={"route": record.path})
+
+
+__all__ = ["AUDITED_PREFIXES", "AuditMiddleware", "audit_record", "outcome_of"]
