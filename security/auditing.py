@@ -1,7 +1,7 @@
 """The request layer's audit: one AuditEvent per request to the API, whatever its outcome.
 
-A pure ASGI middleware opens the request's ledger (security/ledger.py), lets the request run, and once the response
-has gone records who asked (the principal the authenticator found, or "anonymous"), what the service noted (action,
+A pure ASGI middleware opens the request's ledger (security/ledger.py), lets the request run, and before the
+response goes records who asked (the principal the authenticator found, or "anonymous"), what the service noted (action,
 resources, patients, consent decisions) and how it ended (HTTP status → AuditEvent outcome, error code).
 """
 
@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import StorageUnavailable
 from gateway.telemetry import request_id_var
 from security.audit import AuditRecord
 from security.ledger import MAX_LISTED, Ledger, open_ledger
@@ -67,6 +69,10 @@ def audit_record(scope: Scope, status: int, ledger: Ledger) -> AuditRecord:
 
 
 class AuditMiddleware:
+    """Records the request's AuditEvent *before* the response leaves: the response is held until its last body
+    chunk, the event is written, then the response goes. When the trail cannot be written, nothing is disclosed:
+    the caller gets a 503 OperationOutcome instead (fail closed)."""
+
     def __init__(self, app: ASGIApp, trail: Any) -> None:
         self.app = app
         self.trail = trail
@@ -77,22 +83,55 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         ledger = open_ledger()
-        status = 500
+        held: list[Message] = []
+        recorded = False
+
+        async def record(status: int) -> bool:
+            nonlocal recorded
+            recorded = True
+            try:
+                await run_in_threadpool(self.trail.record, audit_record(scope, status, ledger))
+            except Exception:
+                log.exception("audit trail unavailable: response withheld", extra={"route": scope.get("path")})
+                return False
+            return True
 
         async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+            if message["type"] not in ("http.response.start", "http.response.body"):
+                await send(message)
+                return
+            held.append(message)
+            if message["type"] == "http.response.start" or message.get("more_body", False):
+                return
+            status = int(held[0]["status"])
+            if await record(status):
+                for kept in held:
+                    await send(kept)
+            else:
+                for refusal in _unavailable():
+                    await send(refusal)
+            held.clear()
 
         try:
             await self.app(scope, receive, sending)
-        finally:
-            record = audit_record(scope, status, ledger)
-            try:
-                await run_in_threadpool(self.trail.record, record)
-            except Exception:  # the response has gone; a lost audit record must be loud in the logs
-                log.exception("audit record lost", extra={"route": record.path})
+        except Exception:
+            if not recorded:
+                await record(500)
+            raise
+
+
+def _unavailable() -> list[Message]:
+    error = StorageUnavailable(
+        "the audit trail cannot be written: the response is withheld; retry later",
+        expression="AuditEvent",
+        code="SEC-AUDIT",
+    )
+    body = orjson.dumps(error.to_operation_outcome())
+    headers = [(b"content-type", b"application/fhir+json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    return [
+        {"type": "http.response.start", "status": error.status, "headers": headers},
+        {"type": "http.response.body", "body": body, "more_body": False},
+    ]
 
 
 __all__ = ["AUDITED_PREFIXES", "AuditMiddleware", "audit_record", "outcome_of"]

@@ -58,14 +58,8 @@ class Principal:
         return SANDBOX_TENANT if self.role.tenancy == "sandbox" else self.tenant
 
     def may(self, interaction: str, resource_type: str) -> bool:
-        role = self.role
-        if interaction == "search":
-            allowed = role.may_search(resource_type)
-        elif interaction in ("read", "history"):
-            allowed = role.may_read(resource_type)
-        else:
-            allowed = role.may_write(resource_type)
-        return allowed and self.scopes.permits(_LETTER[interaction], resource_type)
+        """Both the role and the token's scopes allow ``interaction`` (read, search, create, ...) on the type."""
+        return self.role_may(interaction, resource_type) and self.scopes.permits(_LETTER[interaction], resource_type)
 
     def require(self, interaction: str, resource_type: str) -> None:
         if not self.may(interaction, resource_type):
@@ -88,18 +82,6 @@ class Principal:
         if operation not in self.role.operations:
             raise Forbidden(
                 f"{self.subject} ({self.role.name}) may not use {operation}", expression=operation, code="SEC-ROLE"
-            )
-
-    def require_tenant(self, tenant: str) -> None:
-        """Writing or reading in the name of ``tenant`` (ingest, jobs): only that centre's own principals may."""
-        if self.role.tenancy == "all" and self.is_developer:
-            return
-        own = self.write_tenant
-        if own is None or own != tenant:
-            raise Forbidden(
-                f"{self.subject} ({self.role.name}) may not act for tenant {tenant}",
-                expression="tenant",
-                code="SEC-TENANT",
             )
 
 

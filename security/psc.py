@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.checkkeys import luhn_is_valid
 from security.principal import Principal
 from security.roles import role_named
 from security.scopes import Scopes
@@ -34,21 +35,12 @@ class ClaimError(ValueError):
     """A claim the gateway cannot build a principal from (the token is refused with this reason)."""
 
 
-def luhn_ok(digits: str) -> bool:
-    """The Luhn check of RPPS numbers (the rightmost digit is the key)."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
 def parse_id_nat_ps(value: object) -> str:
     """The idNat_PS of ``SubjectNameID``: ``8`` + RPPS (Luhn-checked) or ``0`` + ADELI; anything else is refused."""
     if not isinstance(value, str) or not value:
         raise ClaimError("SubjectNameID (the idNat_PS) is missing or not a string")
     if _RPPS_FORM.fullmatch(value):
-        if not luhn_ok(value[1:]):
+        if not luhn_is_valid(value[1:]):
             raise ClaimError(f"SubjectNameID '{value}': the RPPS number fails its Luhn check")
         return value
     if _ADELI_FORM.fullmatch(value):
@@ -131,7 +123,6 @@ def psc_principal(claims: Mapping[str, Any], *, issuer: str) -> Principal:
 __all__ = [
     "ID_NAT_PS_SYSTEM",
     "ClaimError",
-    "luhn_ok",
     "parse_id_nat_ps",
     "parse_subject_role",
     "profession",

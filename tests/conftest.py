@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -121,28 +124,35 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings, engine: Engine) -> Iterator[str]:
-    """The gateway served by uvicorn on a free loopback port, in a thread, for the whole session."""
-    port = _free_port()
-    app = create_app(settings, configure_logs=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, ws="none", lifespan="on")
+@contextmanager
+def serving(app: Any, port: int, *, context: ssl.SSLContext | None = None, **options: Any) -> Iterator[str]:
+    """The app under uvicorn on a loopback port, in a thread, until the block ends (HTTPS with ``context``)."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, ws="none", lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{port}"
+    base = f"{'https' if context else 'http'}://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/healthz", timeout=1, verify=context or True).status_code == 200:
                 break
         except httpx.TransportError:
             time.sleep(0.05)
     else:
-        raise RuntimeError("the test server did not start")
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+        raise RuntimeError(f"the test server on {base} did not start")
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, engine: Engine) -> Iterator[str]:
+    """The gateway served by uvicorn on a free loopback port, in a thread, for the whole session."""
+    with serving(create_app(settings, configure_logs=False), _free_port()) as base:
+        yield base
 
 
 @pytest.fixture

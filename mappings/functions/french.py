@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gateway.checkkeys import luhn_is_valid
 from mappings.registry import MapContext, MappingProblem, condition, transform
 
 IDNPS_OID = "1.2.250.1.71.4.2.1"
@@ -66,15 +67,6 @@ def tenant_organization(_value: Any, ctx: MapContext) -> dict[str, str]:
     return {"reference": f"Organization?identifier=https://finess.esante.gouv.fr|{ctx.tenant}"}
 
 
-def _luhn_valid(digits: str) -> bool:
-    """Whether ``digits`` (key last) pass the Luhn check: every second digit from the right doubled."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = int(char) * (2 if position % 2 else 1)
-        total += digit - 9 if digit > 9 else digit
-    return total % 10 == 0
-
-
 @transform("finess")
 def finess(value: Any, _ctx: MapContext) -> str | None:
     """A FINESS number (9 characters: département, serial, Luhn check key), spaces removed; refused otherwise.
@@ -88,7 +80,7 @@ def finess(value: Any, _ctx: MapContext) -> str | None:
     number = text.replace(" ", "").upper()
     if not _FINESS.fullmatch(number):
         raise MappingProblem(f"'{text}' is not a FINESS number: expected 9 characters, the département then 7 digits")
-    if number.isdigit() and not _luhn_valid(number):
+    if number.isdigit() and not luhn_is_valid(number):
         raise MappingProblem(f"'{text}' is not a FINESS number: its check key (last digit) is wrong")
     return number
 

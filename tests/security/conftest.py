@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.conftest import _free_port
+from tests.conftest import _free_port, serving
 from tests.security.identities import CENTRE_A, CENTRE_B, Identities
 from tests.security.scenario import GP_PS, IPP_A, NURSE_PS, PS_SYSTEM, appointment, consent, patient, put
 
@@ -34,26 +31,9 @@ def secure_settings(settings: Settings) -> Settings:
 
 
 def serve(settings: Settings) -> Iterator[str]:
-    """The gateway with these settings on its loopback port (``settings.port``), in a thread, until the generator
-    closes."""
-    app = create_app(settings, configure_logs=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_config=None, ws="none", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{settings.port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    else:
-        raise RuntimeError("the secure test server did not start")
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    """The gateway with these settings on its loopback port (``settings.port``) until the generator closes."""
+    with serving(create_app(settings, configure_logs=False), settings.port) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from gateway.app import create_app
 from gateway.ingest.pipeline import Pipeline
+from gateway.settings import Settings
+from gateway.storage.db import make_engine
 from security.models import AuditEventRow
+from tests.conftest import _free_port, serving
 from tests.gateway.ingest.conftest import run_ingest
 from tests.security.identities import CENTRE_A, Identities
 from tests.security.scenario import IPP_A, NURSE_PS, PS_SYSTEM, patient
@@ -52,8 +58,6 @@ def test_a_write_is_audited_with_the_written_version(ids: Identities) -> None:
 
 
 def test_an_ingest_batch_is_audited(ids: Identities, secure_settings: object) -> None:
-    from gateway.settings import Settings
-
     assert isinstance(secure_settings, Settings)
     pipeline = Pipeline(secure_settings, ids.engine)
     bundle = {
@@ -72,3 +76,24 @@ def test_an_ingest_batch_is_audited(ids: Identities, secure_settings: object) ->
             .limit(5)  # type: ignore[attr-defined]
         ).all()
     assert any(report["id"] in event and "Patient/" in event for (event,) in rows)
+
+
+def test_nothing_is_disclosed_when_the_trail_cannot_be_written(tmp_path: Path) -> None:
+    """Fail closed: a response whose AuditEvent cannot be recorded is withheld (503), not sent unaudited."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/closed.db",
+        keys_dir=tmp_path / "keys",
+        open_access=True,
+        ingest_worker=False,
+        log_level="CRITICAL",
+    )
+    with serving(create_app(settings, configure_logs=False), _free_port()) as base:
+        created = httpx.put(f"{base}/fhir/Patient/p1", json=patient("p1", IPP_A, "Golf"))
+        assert created.status_code == 201
+        engine = make_engine(settings.database_url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE audit_event"))  # the trail breaks for real
+        engine.dispose()
+        withheld = httpx.get(f"{base}/fhir/Patient/p1")
+        assert withheld.status_code == 503
+        assert "SEC-AUDIT" in withheld.text and "Golf" not in withheld.text

@@ -12,10 +12,7 @@ import select
 import shutil
 import ssl
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +20,6 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -33,7 +29,7 @@ from sqlalchemy import Engine
 from gateway.app import create_app
 from gateway.settings import Settings
 from security.mtls import TlsH11Protocol, TlsHttpToolsProtocol
-from tests.conftest import _free_port
+from tests.conftest import _free_port, serving
 
 OIDC_DIR = Path(__file__).resolve().parents[3] / "scripts" / "oidc"
 AUDIENCE = "urn:cpts-gateway"  # the provider's default resource indicator (OIDC_AUDIENCE)
@@ -98,30 +94,6 @@ def provider_token(oidc_issuer: str) -> TokenFactory:
 def psc_issuer_entry(issuer: str, **extra: Any) -> dict[str, Any]:
     # leeway 0: the expired-token test waits one second past a one-second token, not thirty
     return {"issuer": issuer, "audience": AUDIENCE, "profile": "psc", "acr": "eidas1", "leeway": 0, **extra}
-
-
-@contextmanager
-def serving(app: Any, port: int, *, context: ssl.SSLContext | None = None, **options: Any) -> Iterator[str]:
-    """The app under uvicorn on a loopback port, in a thread, until the block ends."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, ws="none", lifespan="on", **options)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"{'https' if context else 'http'}://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1, verify=context or True).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    else:
-        raise RuntimeError(f"the test server on {base} did not start")
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

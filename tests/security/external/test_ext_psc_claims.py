@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.checkkeys import luhn_is_valid
 from security.psc import (
     ClaimError,
-    luhn_ok,
     parse_id_nat_ps,
     parse_subject_role,
     profession,
@@ -24,7 +24,7 @@ ISSUER = "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet"
 
 def _with_luhn_key(payload: str) -> str:
     for key in "0123456789":
-        if luhn_ok(payload + key):
+        if luhn_is_valid(payload + key):
             return payload + key
     raise AssertionError("unreachable: one key digit always completes a Luhn number")
 
