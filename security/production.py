@@ -22,6 +22,8 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("CPTS_DATA_KEYS_FILE is unset: the generated development data keys are refused")
     elif not settings.data_keys_file.is_file():
         problems.append(f"CPTS_DATA_KEYS_FILE={settings.data_keys_file} does not exist")
+    if settings.mllp_port is not None and not settings.mllp_facility_map:
+        problems.append("CPTS_MLLP_PORT without CPTS_MLLP_FACILITIES would take HL7 v2 from any sending facility")
     if settings.rate_limit_per_minute == 0:
         problems.append("CPTS_RATE_LIMIT_PER_MINUTE=0 leaves clients unthrottled")
     try:

@@ -189,8 +189,7 @@ class FhirService:
     def _check_history(principal: Principal, resource_type: str | None, resource_id: str | None) -> None:
         """Instance history follows read; type and system history need the role's ``history`` right, since a history
         across patients cannot be filtered patient by patient."""
-        interaction = "history-instance" if resource_id else "history-type" if resource_type else "history-system"
-        current().note(interaction, resource_type)
+        current().note("history", resource_type)
         types = [resource_type] if resource_type else sorted(SUPPORTED)
         for name in types:
             principal.require("read", name)

@@ -38,6 +38,7 @@ def test_hardened_settings_raise_no_problem(tmp_path: Path) -> None:
         ({"data_keys_file": None}, "CPTS_DATA_KEYS_FILE"),
         ({"signing_key_file": Path("/nonexistent/keys.json")}, "does not exist"),
         ({"rate_limit_per_minute": 0}, "CPTS_RATE_LIMIT_PER_MINUTE"),
+        ({"mllp_port": 2575}, "CPTS_MLLP_FACILITIES"),
         ({"external_issuers": '[{"issuer": "http://idp.example", "audience": "x"}]'}, "CPTS_EXTERNAL_ISSUERS"),
     ],
 )
