@@ -10,7 +10,7 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from gateway.errors import Unauthenticated
 from gateway.settings import Settings
@@ -64,11 +64,27 @@ def slot_search(http: httpx.Client, token: str) -> httpx.Response:
 
 
 def assert_401(response: httpx.Response, says: str = "") -> None:
+    """Refused with an OperationOutcome and a Bearer challenge, and the refusal is in the audit trail."""
     assert response.status_code == 401, response.text
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
     assert says in outcome["issue"][0]["diagnostics"], outcome
     assert response.headers["www-authenticate"].startswith("Bearer")
+    request_id = response.headers["x-request-id"]
+    with _audit_engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT outcome, event FROM audit_event WHERE event LIKE :rid"), {"rid": f"%{request_id}%"}
+        ).all()
+    assert [row.outcome for row in rows] == ["4"] and "SEC-UNAUTHENTICATED" in rows[0].event
+
+
+_audit_engine: Engine
+
+
+@pytest.fixture(autouse=True)
+def _audit_database(engine: Engine) -> None:
+    global _audit_engine
+    _audit_engine = engine
 
 
 def test_a_real_token_opens_the_fhir_api(anonymous: httpx.Client, issued: str) -> None:
@@ -143,16 +159,3 @@ def test_a_removed_client_loses_its_tokens(issued: str, secure_settings: Setting
     ClientRegistry(clean_db).remove("centre-a")
     with pytest.raises(Unauthenticated, match="no longer registered"):
         verifier.principal(issued)
-
-
-def test_verification_is_fast(issued: str, secure_settings: Settings, clean_db: Engine) -> None:
-    verifier = gateway_verifier(secure_settings, clean_db)
-    verifier.principal(issued)  # warm the caches
-    timings = []
-    for _ in range(300):
-        started = time.perf_counter()
-        verifier.principal(issued)
-        timings.append(time.perf_counter() - started)
-    timings.sort()
-    p95 = timings[int(len(timings) * 0.95)]
-    assert p95 < 0.002, f"p95 {p95 * 1000:.2f} ms"
