@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+from serving import register, serving
 from sqlalchemy import text
 
 from gateway.demo import DemoOptions, generate_territory
@@ -51,9 +50,9 @@ def _fresh(url: str) -> None:
         engine.dispose()
 
 
-def load(url: str, options: DemoOptions) -> int:
+def load(url: str, options: DemoOptions, keys_dir: Path) -> int:
     _fresh(url)
-    settings = Settings(database_url=url)
+    settings = Settings(database_url=url, keys_dir=keys_dir)  # the server reads the patients with the same keys
     engine = make_engine(url)
     migrate.upgrade(engine)
     store = build_store(engine, settings)
@@ -76,13 +75,6 @@ def load(url: str, options: DemoOptions) -> int:
     return total
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -92,22 +84,10 @@ def _count_text(value: float) -> str:
     return "over 1,000" if value > 1000 else f"{value:,.0f}"
 
 
-def latency(url: str, options: DemoOptions, requests: int, hours: int) -> None:
-    port = _free_port()
-    env = {**os.environ, "CPTS_DATABASE_URL": url, "CPTS_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(  # a real server process on loopback
-        [str(ROOT / ".venv/bin/cpts-gateway"), "serve", "--port", str(port)], env=env, cwd=ROOT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+def latency(url: str, options: DemoOptions, requests: int, hours: int, keys_dir: Path) -> None:
+    with serving(url, keys_dir) as (base, settings):  # a real server process on loopback, real tokens
+        tokens = register(settings, "bench-coordinator", "coordinator")
         with httpx.Client(base_url=base, timeout=30) as client:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
             rng = random.Random(7)
             days = [options.start + timedelta(days=d) for d in range(-options.days, options.days)]
             timings: list[float] = []
@@ -118,7 +98,7 @@ def latency(url: str, options: DemoOptions, requests: int, hours: int) -> None:
                 high = low + timedelta(hours=hours)
                 params = {"start": [f"ge{low.isoformat()}", f"le{high.isoformat()}"], "status": "free"}
                 started = time.perf_counter()
-                response = client.get("/fhir/Slot", params=params)
+                response = client.get("/fhir/Slot", params=params, headers=tokens.header())
                 elapsed = time.perf_counter() - started
                 response.raise_for_status()
                 if number >= 20:  # the first requests warm the caches
@@ -126,9 +106,6 @@ def latency(url: str, options: DemoOptions, requests: int, hours: int) -> None:
                     bundle = response.json()
                     counted = bundle.get("total")
                     sizes.append(counted if counted is not None else 1001)  # not counted beyond the limit
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     print(
         f"  GET /fhir/Slot?start=ge..&start=le..&status=free, {hours} h windows, {requests} requests: "
         f"p50 {_percentile(timings, 0.50):.1f} ms, p95 {_percentile(timings, 0.95):.1f} ms, "
@@ -156,6 +133,8 @@ def main() -> int:
     backends: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_path = args.sqlite_path or Path(tmp) / "bench.db"
+        # the data keys live next to the database they sealed (a reused database needs its own keys back)
+        keys_dir = sqlite_path.parent / f"{sqlite_path.stem}-keys" if args.sqlite_path else Path(tmp) / "keys"
         if not args.skip_sqlite:
             backends.append(("SQLite", f"sqlite:///{sqlite_path}"))
         if args.postgres_url and not args.skip_postgres:
@@ -165,9 +144,9 @@ def main() -> int:
             if name == "SQLite" and args.sqlite_path is not None and sqlite_path.exists():
                 print(f"  reusing the territory already loaded in {sqlite_path}")
             else:
-                load(url, options)
-            latency(url, options, args.requests, 24)
-            latency(url, options, args.requests, 72)
+                load(url, options, keys_dir)
+            latency(url, options, args.requests, 24, keys_dir)
+            latency(url, options, args.requests, 72, keys_dir)
     return 0
 
 

@@ -1,0 +1,92 @@
+"""A ``cpts-gateway serve`` process on loopback for the benchmarks, and real access tokens to call it with.
+
+The benchmarks measure the API as clients meet it: through OAuth (a client registered with a key the gateway keeps,
+tokens renewed before they expire), the audit trail, and the role's access rules.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from gateway.settings import Settings
+from gateway.storage import migrate
+from gateway.storage.db import make_engine
+from security.oauth.clients import ClientRegistry, generate_managed_key
+from security.oauth.managed import managed_token
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Tokens:
+    """An access token for one registered client, renewed a minute before it expires."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.settings, self.name = settings, name
+        self._token, self._until = "", 0.0
+
+    def header(self) -> dict[str, str]:
+        if time.monotonic() > self._until:
+            engine = make_engine(self.settings.database_url)
+            outcome = managed_token(self.settings, engine, self.name)
+            engine.dispose()
+            self._token = str(outcome.body["access_token"])
+            self._until = time.monotonic() + float(outcome.body["expires_in"]) - 60
+        return {"Authorization": f"Bearer {self._token}"}
+
+
+def register(settings: Settings, name: str, role: str, tenant: str | None = None) -> Tokens:
+    """(Re)register a client whose key the gateway keeps, and a token source for it."""
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    registry = ClientRegistry(engine)
+    registry.remove(name)
+    registry.add(name, role=role, tenant=tenant, jwks=generate_managed_key(settings.keys_dir, name), managed_key=True)
+    engine.dispose()
+    return Tokens(settings, name)
+
+
+@contextmanager
+def serving(url: str, keys_dir: Path) -> Iterator[tuple[str, Settings]]:
+    """A server process on a free port; yields its base URL and the settings its tokens must be minted with."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = Settings(database_url=url, issuer=base, keys_dir=keys_dir, log_level="WARNING")
+    env = {
+        **os.environ,
+        "CPTS_DATABASE_URL": url,
+        "CPTS_ISSUER": base,
+        "CPTS_KEYS_DIR": str(keys_dir),
+        "CPTS_LOG_LEVEL": "WARNING",
+        "CPTS_RATE_LIMIT_PER_MINUTE": "0",  # the benchmark is one client sending as fast as it can
+    }
+    server = subprocess.Popen([str(ROOT / ".venv/bin/cpts-gateway"), "serve", "--port", str(port)], env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base, settings
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+__all__ = ["Tokens", "free_port", "register", "serving"]
