@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
-from gateway.api import audit, fhir, ingest, oauth, ops
+from gateway.api import audit, capacity, fhir, ingest, oauth, ops, slot_capacity
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
 from gateway.errors import GatewayError, InvalidRequest, Issue, MethodNotAllowed, NotFound, operation_outcome
@@ -134,10 +134,12 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.audit = AuditTrail(engine, settings)
     app.include_router(ops.router)
+    app.include_router(slot_capacity.router)  # before /fhir/{type}/{id}: "$capacity" is not an id
     app.include_router(fhir.router)
     app.include_router(ingest.router)
     app.include_router(oauth.router)
     app.include_router(audit.router)
+    app.include_router(capacity.router)
     _install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/ingest/": settings.max_ingest_bytes}

@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         description="MLLP sending facility (MSH-4.1) → tenant FINESS, as FACILITY=FINESS,...; empty in development "
         "takes the FINESS from MSH-4 itself",
     )
+    capacity_stale_after_minutes: int = Field(
+        default=60,
+        ge=1,
+        description="A centre whose last successful slot sync (CSV slots, FHIR, HL7 v2) is older than this many "
+        "minutes has its capacity flagged stale (GET /capacity/sync, coordinator views)",
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -5,6 +5,7 @@ the gateway's deterministic id: from its first identifier (``uuid5(type, system,
 CSV mappings give the same practitioner or patient) or else from ``(type, tenant, the SI's id)``. References are
 rewritten to match, inside the bundle (``Type/id`` and ``urn:uuid:`` full URLs) and to earlier bundles of the
 same SI. A ``transaction`` is one record (all or nothing); each entry of a ``batch`` or ``collection`` is a record.
+A Slot without its SAS slot type (TRE_R314 in ``meta.security``) is refused (adapters/fhir/slot_types.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 import orjson
 
 from adapters.errors import AdapterError
+from adapters.fhir.slot_types import slot_type_problem
 from adapters.source import SourceRecord
 from gateway.fhir.ids import deterministic_id
 
@@ -83,6 +85,10 @@ def _records(payload: bytes, source: str, tenant: str, kind: str, entries: list[
         rtype = resource["resourceType"]
         if rtype not in ACCEPTED_TYPES:
             found.append((n, None, f"{rtype} is not an agenda or care resource the gateway takes from an SI"))
+            continue
+        slot_problem = slot_type_problem(resource)
+        if slot_problem is not None:
+            found.append((n, None, slot_problem))
             continue
         full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
         original = str(resource.get("id") or full_url or n)

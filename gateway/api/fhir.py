@@ -90,6 +90,13 @@ async def create(
     )
 
 
+@router.get("/SearchParameter/{resource_id}", summary="read a SearchParameter the gateway defines")
+async def search_parameter(resource_id: str, principal: PrincipalDep) -> Response:
+    from gateway.sas.searchparameters import search_parameter as shipped
+
+    return FhirJSONResponse(shipped(resource_id))
+
+
 @router.get("/{resource_type}/{resource_id}", summary="read")
 async def read(
     resource_type: str,

@@ -205,19 +205,37 @@ def practitioner(spec: PractitionerSpec) -> dict[str, Any]:
     }
 
 
+CONTAINED_LOCATION = "location"  # id of the Location a PractitionerRole contains (the SAS reads the place there)
+
+
+def contained_location(room: Room, centre: CentreSpec) -> dict[str, Any]:
+    """The consultation place of a role, contained in it: the room's Location (the gazetteer has no coordinates,
+    so no ``position``)."""
+    location = room_location(room, centre)
+    location["id"] = CONTAINED_LOCATION
+    return location
+
+
 def practitioner_role(spec: PractitionerSpec, centre: CentreSpec) -> dict[str, Any]:
+    organization = reference("Organization", centre.organization_id, centre.name)
+    organization["identifier"] = {
+        "type": concept(codes.FR_IDENTIFIER_TYPE, "IDNST"),
+        "system": codes.IDNST_SYSTEM,
+        "value": "1" + centre.finess,
+    }
     role: dict[str, Any] = {
         "resourceType": "PractitionerRole",
         "id": spec.role_id,
+        "contained": [contained_location(spec.room, centre)],
         "active": True,
         "practitioner": reference("Practitioner", spec.practitioner_id, spec.display),
-        "organization": reference("Organization", centre.organization_id, centre.name),
+        "organization": organization,
         "code": [spec.profession.profession_concept()],
     }
     specialty = spec.profession.specialty_concept()
     if specialty:
         role["specialty"] = [specialty]
-    role["location"] = [reference("Location", spec.room.id)]
+    role["location"] = [{"reference": f"#{CONTAINED_LOCATION}"}]
     role["healthcareService"] = [reference("HealthcareService", centre.service_id)]
     role["telecom"] = _telecom(spec.phone, spec.email)
     role["availableTime"] = available_times(practitioner_hours(spec))
@@ -252,11 +270,13 @@ def schedule(spec: PractitionerSpec, options: DemoOptions, clock: LocalClock) ->
 
 
 __all__ = [
+    "CONTAINED_LOCATION",
     "address_json",
     "available_times",
     "centre_hours",
     "centre_organization",
     "centre_service",
+    "contained_location",
     "cpts_organization",
     "cpts_service",
     "practitioner",

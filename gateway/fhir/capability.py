@@ -12,6 +12,7 @@ from gateway import __version__
 from gateway.fhir.dates import format_instant, utc_now
 from gateway.fhir.resources import SUPPORTED_TYPES
 from gateway.fhir.searchparams import SPECIAL, registry
+from gateway.sas.searchparameters import definition
 
 TYPE_INTERACTIONS = {
     ("GET", "/fhir/{resource_type}/{resource_id}"): "read",
@@ -46,7 +47,11 @@ def _search_params(resource_type: str) -> list[dict[str, Any]]:
         for name, kind in SPECIAL.items()
     ]
     for spec in registry()[resource_type].values():
-        params.append({"name": spec.name, "type": spec.type, "documentation": f"paths: {', '.join(spec.paths)}"})
+        param: dict[str, Any] = {"name": spec.name, "type": spec.type}
+        canonical = definition(resource_type, spec.name)  # a parameter beyond R4, shipped as a SearchParameter
+        if canonical is not None:
+            param["definition"] = canonical
+        params.append({**param, "documentation": f"paths: {', '.join(spec.paths)}"})
     return params
 
 

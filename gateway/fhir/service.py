@@ -14,6 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine
 
 from gateway.errors import Forbidden, Gone, InvalidRequest, Issue, NotFound, operation_outcome
+from gateway.fhir.booking import SlotBooking
 from gateway.fhir.dates import DateFormatError, parse_range
 from gateway.fhir.ids import deterministic_id, is_valid_id, new_id
 from gateway.fhir.query import decode_cursor, encode_cursor, parse_search
@@ -21,6 +22,8 @@ from gateway.fhir.representation import history_bundle, link_url, searchset
 from gateway.fhir.resources import SUPPORTED
 from gateway.fhir.search import SearchEngine
 from gateway.fhir.validation import validate_resource
+from gateway.sas import request as sas_request
+from gateway.sas.search import sas_search
 from gateway.settings import Settings
 from gateway.storage.db import read_transaction, write_transaction
 from gateway.storage.store import StoredResource, WriteItem, WriteOutcome, build_store
@@ -84,6 +87,7 @@ class FhirService:
             self.store, settings.tz, max_include=settings.max_include, total_limit=settings.search_total_limit
         )
         self.access = AccessPolicy()
+        self.booking = SlotBooking(self.store, self.access)
 
     # -- reads -------------------------------------------------------------------------------------------------------
     def _visible(
@@ -219,6 +223,8 @@ class FhirService:
     ) -> FhirResponse:
         check_type(resource_type)
         current().note("search", resource_type)
+        if resource_type == "Slot" and sas_request.applies(principal.role_name, pairs):
+            return sas_search(self, principal, pairs, base)  # the SAS contract (INT_R04)
         request = parse_search(
             resource_type,
             pairs,
@@ -290,7 +296,8 @@ class FhirService:
             for item in items:
                 if item.resource is not None:
                     self.access.check_write(conn, principal, item.resource_type, item.resource)
-            outcomes = self.store.write(conn, items)
+            slots = self.booking.plan(conn, principal, items)  # the Slots the Appointments take or give back
+            outcomes = self.store.write(conn, [*items, *slots])[: len(items)]
         disclosed(principal, [o.stored for o in outcomes if o.stored is not None])
         return outcomes
 

@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import Connection, Engine, insert, select, tuple_, update
 
 from adapters.source import SourceRecord
+from gateway.capacity.sync import job_synced
 from gateway.errors import GatewayError, Issue
 from gateway.fhir.dates import format_instant, utc_now
 from gateway.fhir.ids import deterministic_id
@@ -117,6 +118,8 @@ class Pipeline:
                     facts["unused_fields"] = dict(sorted(event[2].items()))
         facts["mapping_version"] = self.catalog.version
         self.jobs.finish(job.id, "done", facts)
+        if "error" not in facts:  # no fatal error: the centre's capacity from this source is fresh
+            job_synced(self.engine, job.id, job.format, job.export)
 
     def records(self, job: Job, summary: ReadSummary) -> Iterator[SourceRecord]:
         """The job's records read again from its stored payload (for dead letters: show and replay)."""

@@ -1,60 +1,12 @@
-"""The gateway served *without* open access: every request needs real credentials (tokens, certificates)."""
+"""The security tests' small territory (the secure server and its OAuth clients are in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
-from sqlalchemy import Engine
 
-from gateway.app import create_app
-from gateway.settings import Settings
-from tests.conftest import _free_port, serving
 from tests.security.identities import CENTRE_A, CENTRE_B, Identities
 from tests.security.scenario import GP_PS, IPP_A, NURSE_PS, PS_SYSTEM, appointment, consent, patient, put
-
-
-@pytest.fixture(scope="session")
-def secure_settings(settings: Settings) -> Settings:
-    port = _free_port()
-    return settings.model_copy(
-        update={
-            "open_access": False,
-            "port": port,
-            "issuer": f"http://127.0.0.1:{port}",
-            "ingest_worker": False,
-            "rate_limit_per_minute": 1200,
-            "rate_limit_burst": 200,
-        }
-    )
-
-
-def serve(settings: Settings) -> Iterator[str]:
-    """The gateway with these settings on its loopback port (``settings.port``) until the generator closes."""
-    with serving(create_app(settings, configure_logs=False), settings.port) as base:
-        yield base
-
-
-@pytest.fixture(scope="session")
-def secure_server(secure_settings: Settings, engine: Engine) -> Iterator[str]:
-    """The gateway on its own loopback port, issuer = its own base URL, no open access."""
-    yield from serve(secure_settings)
-
-
-@pytest.fixture
-def anonymous(secure_server: str, clean_db: Engine) -> Iterator[httpx.Client]:
-    """An HTTP client with no credentials on the secure server, with an empty database."""
-    with httpx.Client(base_url=secure_server, timeout=30, headers={"Accept": "application/fhir+json"}) as http:
-        yield http
-
-
-@pytest.fixture
-def ids(secure_server: str, clean_db: Engine, secure_settings: Settings) -> Iterator[Identities]:
-    """Real OAuth clients of the secure server (each with its own key and token), on an empty database."""
-    identities = Identities(secure_server, clean_db, secure_settings)
-    yield identities
-    identities.close()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.gateway.sas.sas_support import INT_R04_EXAMPLE
 from tests.security.identities import Identities
 from tests.security.scenario import IPP_A, NURSE_PS, consent, patient, put, refused
 
@@ -137,7 +138,7 @@ def test_roles_without_patient_data(ids: Identities, territory: dict[str, httpx.
     refused(coordinator.get("/fhir/Practitioner?_revinclude=CareTeam:participant"), ids, code="SEC-ROLE")
     assert coordinator.get("/fhir/Practitioner").status_code == 200
     sas = ids.client("sas", "sas-consumer")
-    assert sas.get("/fhir/Slot").status_code == 200
+    assert sas.get(INT_R04_EXAMPLE).status_code == 200  # the SAS searches Slots with INT_R04 requests only
     refused(sas.get("/fhir/Schedule"), ids, code="SEC-ROLE")  # the SAS contract: Slot search only
     refused(sas.get("/fhir/Appointment/appt-pa"), ids, code="SEC-ROLE")
     admin = ids.client("ops", "admin")

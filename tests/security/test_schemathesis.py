@@ -15,8 +15,7 @@ from sqlalchemy import Engine
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.conftest import _free_port
-from tests.security.conftest import serve
+from tests.conftest import _free_port, serve
 from tests.security.identities import CENTRE_A, Identities
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+from gateway.capacity import models as capacity_models  # noqa: F401  (registers the centre sync table)
 from gateway.ingest import models as ingest_models  # noqa: F401  (registers the ingest tables)
 from gateway.storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from gateway.storage.db import make_engine

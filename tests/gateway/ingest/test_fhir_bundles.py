@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 
+from adapters.fhir.slot_types import SLOT_TYPE_SYSTEM as SLOT_TYPES
 from gateway.fhir.ids import deterministic_id
 from gateway.ingest.deadletters import DeadLetters
 from gateway.ingest.pipeline import Pipeline
@@ -44,6 +45,7 @@ def agenda_bundle(kind: str = "batch", slot_status: str = "free") -> dict[str, A
                 "resource": {
                     "resourceType": "Slot",
                     "id": "c-1",
+                    "meta": {"security": [{"system": SLOT_TYPES, "code": "PUBLIC"}]},  # refused without (GAP check)
                     "schedule": {"reference": "Schedule/agenda-1"},
                     "status": slot_status,
                     "start": "2026-03-02T09:00:00+01:00",

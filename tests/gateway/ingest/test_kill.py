@@ -19,6 +19,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
+from adapters.fhir.slot_types import SLOT_TYPE_SYSTEM as SLOT_TYPES
 from gateway.storage.db import make_engine
 
 TENANT = "350000014"
@@ -44,6 +45,7 @@ def big_bundle(tag: str, count: int) -> bytes:
                 "resource": {
                     "resourceType": "Slot",
                     "id": f"{tag}-{n}",
+                    "meta": {"security": [{"system": SLOT_TYPES, "code": "PUBLIC"}]},  # refused without (GAP check)
                     "schedule": {"reference": f"Schedule/agenda-{tag}"},
                     "status": "free",
                     "start": f"2026-02-{day:02d}T{8 + hour:02d}:{minute:02d}:00+01:00",

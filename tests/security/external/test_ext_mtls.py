@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from gateway.settings import Settings
 from security.mtls import AllowListError, CertificateAllowList, canonical_dn
+from tests.gateway.sas.sas_support import INT_R04_EXAMPLE
 from tests.security.external.conftest import ALLOWED_SAS, Pki
 
 
@@ -20,7 +21,7 @@ def _client(base: str, pki: Pki, name: str | None) -> httpx.Client:
 
 def test_ext_allowed_certificate_is_the_sas(mtls_server: str, pki: Pki) -> None:
     with _client(mtls_server, pki, "allowed") as sas:
-        slots = sas.get("/fhir/Slot", params={"status": "free"})
+        slots = sas.get(INT_R04_EXAMPLE)  # the SAS searches Slots with INT_R04 requests only
         assert slots.status_code == 200, slots.text
         assert slots.json()["resourceType"] == "Bundle"
         patients = sas.get("/fhir/Patient")

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import _free_port
+from tests.gateway.sas.sas_support import INT_R04_EXAMPLE
 from tests.security.external.conftest import ALLOWED_SAS, Pki
 
 SCRIPT = Path(sys.executable).with_name("cpts-gateway")
@@ -55,7 +56,7 @@ def tls_process(tmp_path: Path, pki: Pki) -> Iterator[str]:
 
 def test_ext_serve_with_client_certificates(tls_process: str, pki: Pki) -> None:
     with httpx.Client(base_url=tls_process, verify=pki.context("allowed"), timeout=30) as sas:
-        assert sas.get("/fhir/Slot").status_code == 200
+        assert sas.get(INT_R04_EXAMPLE).status_code == 200  # the SAS searches Slots with INT_R04 requests only
         assert sas.get("/fhir/Patient").status_code == 403
     with httpx.Client(base_url=tls_process, verify=pki.context("unlisted"), timeout=30) as other:
         assert other.get("/fhir/Slot").status_code == 401

@@ -62,7 +62,11 @@ def test_everything_allowed_is_granted_in_full(requested: str) -> None:
     [
         ("centre-system", "system/*.cruds", ["system/*.cruds"]),
         ("centre-system", "system/Slot.read system/Patient.write", ["system/Slot.read", "system/Patient.write"]),
-        ("practitioner", "system/*.cruds", ["system/*.rs", "system/ServiceRequest.cud", "system/Task.cud"]),
+        (
+            "practitioner",
+            "system/*.cruds",
+            ["system/*.rs", "system/Appointment.cud", "system/ServiceRequest.cud", "system/Task.cud"],
+        ),
         ("sas-consumer", "system/Slot.rs system/Schedule.rs", ["system/Slot.rs", "system/Schedule.r"]),
         ("coordinator", "system/Patient.rs user/Slot.rs openid", []),
         ("admin", "system/*.rs", []),

@@ -1,0 +1,70 @@
+"""``GET /fhir/Slot/$capacity``: the SNP capacity summary per centre and day (gateway/capacity/snp_summary.py).
+
+Registered before the generic ``/fhir/{type}/{id}`` routes so ``$capacity`` is not read as a Slot id.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from gateway.api.deps import PrincipalDep, ServiceDep, SettingsDep
+from gateway.api.wire import FhirJSONResponse
+from gateway.capacity.snp_summary import as_parameters, local_window, snp_capacity
+from gateway.errors import Forbidden, InvalidRequest
+from gateway.storage.db import read_transaction
+from security.ledger import current
+
+router = APIRouter(prefix="/fhir", tags=["capacity"], default_response_class=FhirJSONResponse)
+MAX_DAYS = 31
+SLOT_TYPES = ("SNP", "CPTS", "PUBLIC", "PRO")
+
+
+@router.get("/Slot/$capacity", summary="SNP capacity per centre and day (Parameters)")
+async def capacity(
+    principal: PrincipalDep,
+    service: ServiceDep,
+    settings: SettingsDep,
+    period_start: Annotated[date | None, Query(alias="periodStart")] = None,
+    period_end: Annotated[date | None, Query(alias="periodEnd")] = None,
+    organization: Annotated[list[str] | None, Query(description="FINESS of the centres (all when absent)")] = None,
+    slot_type: Annotated[str, Query(alias="slotType")] = "SNP",
+) -> Response:
+    """Offered, free and booked slots of one TRE_R314 type (SNP by default) per centre and local day, and the first
+    free one still ahead; the window defaults to today and the next two days (72 hours)."""
+    current().note("operation", "Slot")
+    principal.require_operation("capacity")
+    zone = settings.tz
+    today = datetime.now(UTC).astimezone(zone).date()
+    first = period_start or today
+    last = period_end or first + timedelta(days=2)
+    if last < first:
+        raise InvalidRequest("periodEnd is before periodStart", expression="parameter:periodEnd")
+    if (last - first).days >= MAX_DAYS:
+        raise InvalidRequest(f"the period spans more than {MAX_DAYS} days", expression="parameter:periodEnd")
+    if slot_type not in SLOT_TYPES:
+        raise InvalidRequest(f"slotType must be one of {', '.join(SLOT_TYPES)}", expression="parameter:slotType")
+    tenants = principal.visibility.tenants
+    if organization:
+        asked = frozenset(organization)
+        if tenants is not None and not asked <= tenants:
+            raise Forbidden(
+                "a centre sees its own capacity only", expression="parameter:organization", code="SEC-TENANT"
+            )
+        tenants = asked
+    start, end = local_window(first, last, zone)
+    now = datetime.now(UTC).replace(tzinfo=None)
+
+    def summarise() -> dict[str, object]:
+        with read_transaction(service.engine) as conn:
+            summary = snp_capacity(conn, start=start, end=end, zone=zone, now=now, tenants=tenants, slot_type=slot_type)
+        return as_parameters(summary, zone)
+
+    return FhirJSONResponse(await run_in_threadpool(summarise))
+
+
+__all__ = ["router"]

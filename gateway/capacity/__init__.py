@@ -1,0 +1,1 @@
+"""Non-scheduled care capacity: what the centres' agendas offer and how fresh it is."""

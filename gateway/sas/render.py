@@ -1,0 +1,171 @@
+"""The SAS rendering of a Slot searchset: the CPTS aggregator bundle (ans.fhir.fr.sas 1.2.0).
+
+Stored resources may carry FR Core or GAP profiles; on the way out each gets exactly one aggregator profile, Slot
+times get milliseconds and a numeric offset in the gateway's time zone, identifiers are reduced to what the
+aggregator profiles allow, and a PractitionerRole always contains the Location it points to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+
+from gateway.fhir.dates import format_instant, utc_now
+from gateway.fhir.ids import new_id
+from gateway.sas import profiles as P
+from gateway.storage.store import StoredResource
+
+Resource = dict[str, Any]
+
+
+def sas_instant(value: str, zone: tzinfo) -> str:
+    """``2026-11-22T08:00:00Z`` -> ``2026-11-22T09:00:00.000+01:00`` (milliseconds, numeric offset, never Z)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    local = moment.astimezone(zone)
+    return local.isoformat(timespec="milliseconds")
+
+
+def _relative(node: Any, base: str) -> Any:
+    """References made relative (``Type/id``) where they were written against this server's base."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str) and value.startswith(base + "/"):
+                value = value[len(base) + 1 :]
+            out[key] = _relative(value, base)
+        return out
+    if isinstance(node, list):
+        return [_relative(item, base) for item in node]
+    return node
+
+
+def _meta(resource: Resource, profile: str, *, keep_security: bool) -> None:
+    meta: Resource = {}
+    old = resource.get("meta") or {}
+    for key in ("versionId", "lastUpdated"):
+        if key in old:
+            meta[key] = old[key]
+    meta["profile"] = [profile]
+    if keep_security and old.get("security"):
+        meta["security"] = old["security"]
+    resource.pop("meta", None)
+    head: dict[str, Any] = {key: resource.pop(key) for key in ("resourceType", "id") if key in resource}
+    rest = dict(resource)
+    resource.clear()
+    resource.update(head, meta=meta, **rest)  # meta right after the id, as FHIR JSON orders it
+
+
+def _typed_identifier(identifier: Resource, type_system: str, code: str) -> Resource:
+    out = {k: v for k, v in identifier.items() if k not in ("type", "assigner")}
+    out["type"] = {"coding": [{"system": type_system, "code": code}]}
+    return out
+
+
+def _slot(slot: Resource, zone: tzinfo) -> None:
+    for key in ("start", "end"):
+        if isinstance(slot.get(key), str):
+            slot[key] = sas_instant(slot[key], zone)
+
+
+def _practitioner(practitioner: Resource) -> None:
+    ids = [i for i in practitioner.get("identifier", []) if i.get("system") == P.IDNPS_SYSTEM]
+    practitioner["identifier"] = [_typed_identifier(i, P.V1_IDENTIFIER_TYPE, "IDNPS") for i in ids]
+
+
+def _phone(value: str) -> str:
+    return "".join(c for c in value if c.isdigit() or c == "+")
+
+
+def _practitioner_role(role: Resource, locations: dict[str, Resource]) -> None:
+    organization = role.get("organization")
+    if isinstance(organization, dict) and isinstance(organization.get("identifier"), dict):
+        organization["identifier"] = _typed_identifier(organization["identifier"], P.V1_IDENTIFIER_TYPE, "IDNST")
+    for telecom in role.get("telecom", []):
+        if telecom.get("system") == "phone" and isinstance(telecom.get("value"), str):
+            telecom["value"] = _phone(telecom["value"])
+    contained = {c.get("id"): c for c in role.get("contained", []) if c.get("resourceType") == "Location"}
+    chosen = None
+    for ref in [r.get("reference", "") for r in role.get("location", []) if isinstance(r, dict)]:
+        if ref.startswith("#") and ref[1:] in contained:
+            chosen = ref
+            break
+        if ref in locations:  # a referenced Location is contained for the SAS
+            location = {k: v for k, v in locations[ref].items() if k not in ("meta", "text", "contained")}
+            location["id"] = "location"
+            role["contained"] = [*role.get("contained", []), location]
+            chosen = "#location"
+            break
+    if chosen is not None:
+        role["location"] = [{"reference": chosen}]
+    for location in role.get("contained", []):
+        if location.get("resourceType") == "Location":
+            location["meta"] = {"profile": [P.LOCATION_PROFILE]}
+            for address in [location["address"]] if isinstance(location.get("address"), dict) else []:
+                address["line"] = address.get("line", [])[:1]
+
+
+def _organization(organization: Resource) -> None:
+    ids = organization.get("identifier", [])
+    idnst = [i for i in ids if i.get("system") == P.IDNST_SYSTEM]
+    if not idnst:
+        finess = [i for i in ids if i.get("system") == "https://finess.esante.gouv.fr" and i.get("value")]
+        idnst = [{"system": P.IDNST_SYSTEM, "value": "1" + finess[0]["value"]}] if finess else []
+    organization["identifier"] = [_typed_identifier(i, P.FR_CORE_IDENTIFIER_TYPE, "IDNST") for i in idnst[:1]]
+
+
+def sas_resource(stored: StoredResource, base: str, zone: tzinfo, locations: dict[str, Resource]) -> Resource:
+    """One resource as the SAS receives it."""
+    resource: Resource = stored.json()
+    if base + "/" in stored.content:  # absolute references to this server are rare: skip the walk otherwise
+        resource = _relative(resource, base)
+    kind = resource["resourceType"]
+    _meta(resource, P.PROFILES[kind], keep_security=kind == "Slot")
+    if kind == "Slot":
+        _slot(resource, zone)
+    elif kind == "Practitioner":
+        _practitioner(resource)
+    elif kind == "PractitionerRole":
+        _practitioner_role(resource, locations)
+    elif kind == "Organization":
+        _organization(resource)
+    return resource
+
+
+def sas_bundle(
+    *,
+    base: str,
+    self_link: str,
+    matches: Sequence[StoredResource],
+    included: Sequence[StoredResource],
+    zone: tzinfo,
+    locations: dict[str, Resource],
+) -> Resource:
+    """The searchset: ``total`` = number of Slots, one self link, a ``fullUrl`` on every entry; included resources
+    of types outside the aggregator profiles are left out."""
+    entries = [
+        {
+            "fullUrl": f"{base}/{s.resource_type}/{s.id}",
+            "resource": sas_resource(s, base, zone, locations),
+            "search": {"mode": mode},
+        }
+        for group, mode in ((matches, "match"), (included, "include"))
+        for s in group
+        if s.resource_type in P.PROFILES
+    ]
+    bundle: Resource = {
+        "resourceType": "Bundle",
+        "id": new_id(),
+        "meta": {"lastUpdated": format_instant(utc_now()), "profile": [P.BUNDLE_PROFILE]},
+        "type": "searchset",
+        "total": len(matches),
+        "link": [{"relation": "self", "url": self_link}],
+    }
+    if entries:
+        bundle["entry"] = entries
+    return bundle
+
+
+__all__ = ["sas_bundle", "sas_instant", "sas_resource"]
