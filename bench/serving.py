@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,7 +75,8 @@ def serving(url: str, keys_dir: Path) -> Iterator[tuple[str, Settings]]:
         "CPTS_LOG_LEVEL": "WARNING",
         "CPTS_RATE_LIMIT_PER_MINUTE": "0",  # the benchmark is one client sending as fast as it can
     }
-    server = subprocess.Popen([str(ROOT / ".venv/bin/cpts-gateway"), "serve", "--port", str(port)], env=env, cwd=ROOT)
+    command = [sys.executable, "-m", "gateway", "serve", "--port", str(port)]  # this interpreter's installation
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
