@@ -296,6 +296,10 @@ class FhirService:
             for item in items:
                 if item.resource is not None:
                     self.access.check_write(conn, principal, item.resource_type, item.resource)
+                if principal.role.consent and item.resource_type in principal.role.patient_data:
+                    replaced = self.store.read(conn, item.resource_type, item.id)  # what an update or delete ends
+                    if replaced is not None and not replaced.deleted:
+                        self.access.check_write(conn, principal, item.resource_type, replaced.json())
             slots = self.booking.plan(conn, principal, items)  # the Slots the Appointments take or give back
             outcomes = self.store.write(conn, [*items, *slots])[: len(items)]
         disclosed(principal, [o.stored for o in outcomes if o.stored is not None])

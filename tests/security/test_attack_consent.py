@@ -143,3 +143,24 @@ def test_roles_without_patient_data(ids: Identities, territory: dict[str, httpx.
     refused(sas.get("/fhir/Appointment/appt-pa"), ids, code="SEC-ROLE")
     admin = ids.client("ops", "admin")
     refused(admin.get("/fhir/Patient/pa"), ids, code="SEC-ROLE")
+
+
+def test_attack_overwriting_or_deleting_a_hidden_patients_record(
+    ids: Identities, territory: dict[str, httpx.Client]
+) -> None:
+    """A practitioner may not replace (with content about a patient it may see) nor delete a referral about a
+    patient hidden from it."""
+    centre, nurse = territory["centre"], territory["nurse"]
+    hidden = {
+        "resourceType": "Task",
+        "id": "t-pc",
+        "status": "requested",
+        "intent": "order",
+        "for": {"reference": "Patient/pc"},
+    }
+    put(centre, hidden)
+    refused(
+        nurse.put("/fhir/Task/t-pc", json={**hidden, "for": {"reference": "Patient/pa"}}), ids, code="CONSENT-REQUIRED"
+    )
+    refused(nurse.delete("/fhir/Task/t-pc"), ids, code="CONSENT-REQUIRED")
+    assert centre.get("/fhir/Task/t-pc").json()["for"]["reference"] == "Patient/pc"
