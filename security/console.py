@@ -30,7 +30,8 @@ def _engine(settings: Settings) -> Engine:
     return engine
 
 
-def _fail(message: str, code: int = EXIT_FAILED) -> int:
+def fail(message: str, code: int = EXIT_FAILED) -> int:
+    """Say what went wrong on stderr, naming the command, and give the exit code (no traceback)."""
     print(f"cpts-gateway: {message}", file=sys.stderr)
     return code
 
@@ -49,13 +50,13 @@ def _read_jwk(path: Path) -> dict[str, Any]:
 
 def cmd_clients_add(args: argparse.Namespace, settings: Settings) -> int:
     if args.generate_key and settings.env == "production":
-        return _fail(
+        return fail(
             "clients add --generate-key is refused when CPTS_ENV=production: register the client's own "
             "public key (--jwk) or JWKS URL",
             EXIT_REFUSED,
         )
     if args.jwks_url and settings.env == "production" and not args.jwks_url.startswith("https://"):
-        return _fail("--jwks-url must be https:// when CPTS_ENV=production", EXIT_REFUSED)
+        return fail("--jwks-url must be https:// when CPTS_ENV=production", EXIT_REFUSED)
     attributes: dict[str, Any] = {}
     if args.practitioner or args.structure or args.profession:
         attributes = {
@@ -83,9 +84,9 @@ def cmd_clients_add(args: argparse.Namespace, settings: Settings) -> int:
             attributes=attributes,
         )
     except ClientError as exc:
-        return _fail(f"clients add: {exc}", EXIT_REFUSED)
+        return fail(f"clients add: {exc}", EXIT_REFUSED)
     except SQLAlchemyError as exc:
-        return _fail(f"clients add: database error ({type(exc).__name__})")
+        return fail(f"clients add: database error ({type(exc).__name__})")
     print(
         f"client {client.name} registered: role {client.role}, tenant {client.tenant or '-'}, "
         f"scopes {client.scopes or '-'}"
@@ -102,7 +103,7 @@ def cmd_clients_list(args: argparse.Namespace, settings: Settings) -> int:
     try:
         clients = ClientRegistry(_engine(settings)).all()
     except SQLAlchemyError as exc:
-        return _fail(f"clients list: database error ({type(exc).__name__})")
+        return fail(f"clients list: database error ({type(exc).__name__})")
     if args.json:
         print(orjson.dumps([c.public() for c in clients], option=orjson.OPT_INDENT_2).decode())
         return EXIT_OK
@@ -120,9 +121,9 @@ def cmd_clients_remove(args: argparse.Namespace, settings: Settings) -> int:
     try:
         removed = ClientRegistry(_engine(settings)).remove(args.name)
     except SQLAlchemyError as exc:
-        return _fail(f"clients remove: database error ({type(exc).__name__})")
+        return fail(f"clients remove: database error ({type(exc).__name__})")
     if not removed:
-        return _fail(f"clients remove: no client named '{args.name}'", EXIT_REFUSED)
+        return fail(f"clients remove: no client named '{args.name}'", EXIT_REFUSED)
     managed_key_path(settings.keys_dir, args.name).unlink(missing_ok=True)
     print(f"client {args.name} removed (its tokens stop working within 30 s)")
     return EXIT_OK
@@ -135,14 +136,14 @@ def cmd_clients_token(args: argparse.Namespace, settings: Settings) -> int:
     try:
         outcome = managed_token(settings, _engine(settings), args.name, scope)
     except ManagedTokenRefused as exc:
-        return _fail(f"clients token: {exc}", EXIT_REFUSED)
+        return fail(f"clients token: {exc}", EXIT_REFUSED)
     except SigningKeyError as exc:
-        return _fail(f"clients token: {exc}")
+        return fail(f"clients token: {exc}")
     except SQLAlchemyError as exc:
-        return _fail(f"clients token: database error ({type(exc).__name__})")
+        return fail(f"clients token: database error ({type(exc).__name__})")
     if not outcome.issued:
         error = outcome.body.get("error", "refused")
-        return _fail(f"clients token: {error}: {outcome.body.get('error_description', '')}", EXIT_REFUSED)
+        return fail(f"clients token: {error}: {outcome.body.get('error_description', '')}", EXIT_REFUSED)
     if args.json:
         print(orjson.dumps(outcome.body).decode())
     else:
@@ -152,14 +153,14 @@ def cmd_clients_token(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     if settings.env == "production" and uses_development_keys(settings):
-        return _fail("keys rotate-signing: CPTS_ENV=production needs CPTS_SIGNING_KEY_FILE", EXIT_REFUSED)
+        return fail("keys rotate-signing: CPTS_ENV=production needs CPTS_SIGNING_KEY_FILE", EXIT_REFUSED)
     path = signing_key_path(settings)
     try:
         kids = rotate(path, prune=args.prune, lifetime_seconds=settings.token_lifetime_seconds)
     except SigningKeyError as exc:
-        return _fail(f"keys rotate-signing: {exc}")
+        return fail(f"keys rotate-signing: {exc}")
     except OSError as exc:
-        return _fail(f"keys rotate-signing: {path}: {exc.strerror}")
+        return fail(f"keys rotate-signing: {path}: {exc.strerror}")
     print(f"new signing key {kids[0]} in {path}; {len(kids)} key(s) published, newest first")
     print("running servers pick it up within a second (the file's mtime changed)")
     return EXIT_OK

@@ -8,7 +8,6 @@ batches, printing counts; it can be stopped and run again. Exit codes: 0 done, 3
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from typing import Any
 
@@ -18,28 +17,22 @@ from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
 from gateway.storage.store import build_store
+from security.console import EXIT_OK, EXIT_REFUSED, fail
 from security.crypto import CryptoError, keys_path, load_data_keys, rotate_data_key, uses_development_keys
 from security.rewrap import Rewrapper
-
-EXIT_OK, EXIT_REFUSED, EXIT_FAILED = 0, 3, 4
-
-
-def _fail(message: str, code: int = EXIT_FAILED) -> int:
-    print(f"cpts-gateway: {message}", file=sys.stderr)
-    return code
 
 
 def cmd_rotate_data(_args: argparse.Namespace, settings: Settings) -> int:
     if settings.env == "production" and uses_development_keys(settings):
-        return _fail("keys rotate-data: CPTS_ENV=production needs CPTS_DATA_KEYS_FILE", EXIT_REFUSED)
+        return fail("keys rotate-data: CPTS_ENV=production needs CPTS_DATA_KEYS_FILE", EXIT_REFUSED)
     path = keys_path(settings)
     try:
         load_data_keys(settings)  # in development the file may not exist yet
         rotated = rotate_data_key(path)
     except CryptoError as exc:
-        return _fail(f"keys rotate-data: {exc.diagnostics}")
+        return fail(f"keys rotate-data: {exc.diagnostics}")
     except OSError as exc:
-        return _fail(f"keys rotate-data: {path}: {exc.strerror}")
+        return fail(f"keys rotate-data: {path}: {exc.strerror}")
     print(f"data key {rotated.active} is now active in {path} ({len(rotated.keys)} keys; older ones still open)")
     print("running gateways seal with it within seconds; run `cpts-gateway keys reencrypt` to rewrap old envelopes")
     return EXIT_OK
@@ -51,7 +44,7 @@ def _line(kind: str, counts: Counter[str]) -> str:
 
 def cmd_reencrypt(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch < 1:
-        return _fail("keys reencrypt: --batch must be at least 1", 2)
+        return fail("keys reencrypt: --batch must be at least 1", 2)
     try:
         engine = make_engine(settings.database_url)
         migrate.upgrade(engine)
@@ -67,9 +60,9 @@ def cmd_reencrypt(args: argparse.Namespace, settings: Settings) -> int:
 
         done = rewrapper.run(progress)
     except CryptoError as exc:
-        return _fail(f"keys reencrypt: {exc.diagnostics}")
+        return fail(f"keys reencrypt: {exc.diagnostics}")
     except SQLAlchemyError as exc:
-        return _fail(f"keys reencrypt: database error ({type(exc).__name__}); run it again to resume")
+        return fail(f"keys reencrypt: database error ({type(exc).__name__}); run it again to resume")
     for kind, counts in done.items():
         print(_line(kind, counts) if counts else f"  {kind:<10} none")
     return EXIT_OK

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import orjson
@@ -15,43 +13,16 @@ from joserfc.jwk import ECKey, RSAKey
 
 from gateway.errors import Unauthenticated
 from security.external import ExternalVerifier, IssuerConfig
+from tests.security.jwks_host import JwksHost, jwks_host
 
 ISSUER = "https://rotating.idp.example"
 AUDIENCE = "cpts-gateway"
 
 
-class Jwks:
-    """What the endpoint serves, and how often it was asked."""
-
-    def __init__(self) -> None:
-        self.keys: list[dict[str, Any]] = []
-        self.fetches = 0
-
-
 @pytest.fixture
-def jwks_endpoint() -> Iterator[tuple[str, Jwks]]:
-    state = Jwks()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.fetches += 1
-            body = orjson.dumps({"keys": state.keys})
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/jwks", state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+def jwks_endpoint() -> Iterator[tuple[str, JwksHost]]:
+    with jwks_host() as host:
+        yield host.url, host
 
 
 def _token(key: RSAKey | ECKey, kid: str, alg: str = "RS256", **claims: Any) -> str:
@@ -70,7 +41,7 @@ def _verifier(jwks_uri: str, *, refetch_interval: float) -> ExternalVerifier:
     return verifier
 
 
-def test_ext_a_rotated_key_is_fetched_on_its_first_token(jwks_endpoint: tuple[str, Jwks]) -> None:
+def test_ext_a_rotated_key_is_fetched_on_its_first_token(jwks_endpoint: tuple[str, JwksHost]) -> None:
     uri, state = jwks_endpoint
     old, new = RSAKey.generate_key(2048), ECKey.generate_key("P-256")
     state.keys = [_public(old, "old")]
@@ -83,7 +54,7 @@ def test_ext_a_rotated_key_is_fetched_on_its_first_token(jwks_endpoint: tuple[st
     assert state.fetches == 2
 
 
-def test_ext_unknown_kids_do_not_hammer_the_issuer(jwks_endpoint: tuple[str, Jwks]) -> None:
+def test_ext_unknown_kids_do_not_hammer_the_issuer(jwks_endpoint: tuple[str, JwksHost]) -> None:
     uri, state = jwks_endpoint
     key = RSAKey.generate_key(2048)
     state.keys = [_public(key, "k1")]
@@ -95,7 +66,7 @@ def test_ext_unknown_kids_do_not_hammer_the_issuer(jwks_endpoint: tuple[str, Jwk
     assert state.fetches == 1
 
 
-def test_ext_a_key_of_the_wrong_type_for_the_alg_is_not_used(jwks_endpoint: tuple[str, Jwks]) -> None:
+def test_ext_a_key_of_the_wrong_type_for_the_alg_is_not_used(jwks_endpoint: tuple[str, JwksHost]) -> None:
     uri, state = jwks_endpoint
     rsa = RSAKey.generate_key(2048)
     state.keys = [_public(rsa, "k"), {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"}, {"kty": "RSA", "kid": "broken"}]
@@ -118,7 +89,7 @@ def test_ext_a_key_of_the_wrong_type_for_the_alg_is_not_used(jwks_endpoint: tupl
         ({"sub": ""}, "no subject"),
     ],
 )
-def test_ext_registered_claims(jwks_endpoint: tuple[str, Jwks], claims: dict[str, Any], reason: str) -> None:
+def test_ext_registered_claims(jwks_endpoint: tuple[str, JwksHost], claims: dict[str, Any], reason: str) -> None:
     uri, state = jwks_endpoint
     key = RSAKey.generate_key(2048)
     state.keys = [_public(key, "k")]
@@ -129,7 +100,7 @@ def test_ext_registered_claims(jwks_endpoint: tuple[str, Jwks], claims: dict[str
         verifier.principal(_token(key, "k", **claims))
 
 
-def test_ext_leeway_forgives_thirty_seconds(jwks_endpoint: tuple[str, Jwks]) -> None:
+def test_ext_leeway_forgives_thirty_seconds(jwks_endpoint: tuple[str, JwksHost]) -> None:
     uri, state = jwks_endpoint
     key = RSAKey.generate_key(2048)
     state.keys = [_public(key, "k")]

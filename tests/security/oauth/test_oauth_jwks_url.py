@@ -3,54 +3,23 @@ fetches again when the client signs with a key it has not seen."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import httpx
-import orjson
 import pytest
 from sqlalchemy import Engine
 
 from gateway.settings import Settings
 from security.oauth import client_keys
+from tests.security.jwks_host import JwksHost
+from tests.security.jwks_host import jwks_host as serve_jwks
 from tests.security.oauth.oauth_helpers import ask_token, assertion, es384_key, public_jwks, register, token_form
-
-
-class JwksHost:
-    """A tiny HTTP server publishing a client's JWKS, counting the fetches."""
-
-    def __init__(self) -> None:
-        self.document: dict[str, Any] = {"keys": []}
-        self.fetches = 0
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                host.fetches += 1
-                body = orjson.dumps(host.document)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
 
 
 @pytest.fixture
 def jwks_host() -> Iterator[JwksHost]:
-    host = JwksHost()
-    thread = threading.Thread(target=host.server.serve_forever, daemon=True)
-    thread.start()
-    yield host
-    host.server.shutdown()
-    host.server.server_close()
+    with serve_jwks() as host:
+        yield host
 
 
 def test_a_jwks_url_client_gets_tokens_and_rotates_its_key(
