@@ -20,7 +20,7 @@ import httpx
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
-from security.oauth.clients import ClientRegistry, generate_managed_key
+from security.oauth.clients import ClientRegistry, generate_managed_key, load_managed_key
 from security.oauth.managed import managed_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,10 @@ class Tokens:
         self.settings, self.name = settings, name
         self._token, self._until = "", 0.0
 
+    def seconds_left(self) -> float:
+        """Seconds until :meth:`header` mints a new token (0 or less: the next call does)."""
+        return self._until - time.monotonic()
+
     def header(self) -> dict[str, str]:
         if time.monotonic() > self._until:
             engine = make_engine(self.settings.database_url)
@@ -50,20 +54,28 @@ class Tokens:
         return {"Authorization": f"Bearer {self._token}"}
 
 
-def register(settings: Settings, name: str, role: str, tenant: str | None = None) -> Tokens:
-    """(Re)register a client whose key the gateway keeps, and a token source for it."""
+def register(settings: Settings, name: str, role: str, tenant: str | None = None, *, reuse: bool = False) -> Tokens:
+    """(Re)register a client whose key the gateway keeps, and a token source for it.
+
+    With ``reuse``, a client of that name and role whose key is under ``keys_dir`` is kept as it is (a database
+    loaded before is not written to).
+    """
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     registry = ClientRegistry(engine)
-    registry.remove(name)
-    registry.add(name, role=role, tenant=tenant, jwks=generate_managed_key(settings.keys_dir, name), managed_key=True)
+    known = registry.get(name)
+    usable = known is not None and known.role == role and load_managed_key(settings.keys_dir, name) is not None
+    if not (reuse and usable):
+        registry.remove(name)
+        jwks = generate_managed_key(settings.keys_dir, name)
+        registry.add(name, role=role, tenant=tenant, jwks=jwks, managed_key=True)
     engine.dispose()
     return Tokens(settings, name)
 
 
 @contextmanager
-def serving(url: str, keys_dir: Path) -> Iterator[tuple[str, Settings]]:
-    """A server process on a free port; yields its base URL and the settings its tokens must be minted with."""
+def serving(url: str, keys_dir: Path, workers: int = 1) -> Iterator[tuple[str, Settings]]:
+    """A server process (``workers`` of them) on a free port; yields its base URL and the settings of its tokens."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = Settings(database_url=url, issuer=base, keys_dir=keys_dir, log_level="WARNING")
@@ -75,11 +87,13 @@ def serving(url: str, keys_dir: Path) -> Iterator[tuple[str, Settings]]:
         "CPTS_LOG_LEVEL": "WARNING",
         "CPTS_RATE_LIMIT_PER_MINUTE": "0",  # the benchmark is one client sending as fast as it can
     }
-    command = [sys.executable, "-m", "gateway", "serve", "--port", str(port)]  # this interpreter's installation
+    command = [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"the gateway stopped at start-up (exit {server.returncode})")
             try:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break

@@ -10,6 +10,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
@@ -23,6 +24,7 @@ from gateway.ingest.mllp import MllpIngest
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.worker import IngestWorker
 from gateway.mllp import MllpServer
+from gateway.runtime import warm_and_freeze
 from gateway.settings import Settings, get_settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
@@ -107,6 +109,7 @@ def create_app(
             )
             await listener.start()
         app.state.mllp = listener
+        await run_in_threadpool(lambda: warm_and_freeze(engine, freeze=settings.serving_process, log=log.info))
         log.info("ready", extra={"route": settings.database_url.split("://")[0]})
         yield
         if listener is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import ssl
 import sys
 import time
@@ -26,10 +27,21 @@ def _parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-23") from exc
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers from 1 to 64")
+    return int(text)
+
+
 def _store(settings: Settings) -> ResourceStore:
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     return build_store(engine, settings)
+
+
+def _worker_environment(updates: dict[str, object]) -> dict[str, str]:
+    """The ``CPTS_*`` variables that give uvicorn's worker processes the options of this command line."""
+    return {f"CPTS_{name.upper()}": str(value) for name, value in updates.items() if value is not None}
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,12 +52,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from security.mtls import AllowListError, TlsHttpProtocol
 
     updates: dict[str, object] = {"mllp_port": args.mllp_port} if args.mllp_port is not None else {}
-    if args.host:
-        updates["host"] = args.host
+    updates["serving_process"] = True  # a process of its own: tune its garbage collector (gateway/runtime.py)
+    for option in ("host", "port", "workers"):
+        if getattr(args, option):
+            updates[option] = getattr(args, option)
     for option in ("tls_cert_file", "tls_key_file", "tls_client_ca_file"):
         if getattr(args, option) is not None:
             updates[option] = getattr(args, option)
     settings = settings.model_copy(update=updates)
+    if settings.workers > 1 and settings.mllp_port is not None:
+        print(
+            f"cpts-gateway: --workers {settings.workers} cannot serve MLLP: one port takes one listener; serve MLLP "
+            "from a process of its own (--workers 1 --mllp-port N)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     tls: dict[str, Any] = {"ssl_certfile": settings.tls_cert_file, "ssl_keyfile": settings.tls_key_file}
     if settings.tls_client_ca_file is not None:
         tls |= {"ssl_ca_certs": settings.tls_client_ca_file, "ssl_cert_reqs": ssl.CERT_OPTIONAL}
@@ -58,12 +79,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"cpts-gateway: TLS: {tls_problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        app = create_app(settings)
+        app = create_app(settings)  # also creates the development keys, once, before any worker starts
     except (ProductionRefused, ExternalIssuersError, AllowListError) as exc:
         print(f"cpts-gateway: {exc}", file=sys.stderr)
         return EXIT_FAILED
     options: dict[str, Any] = tls | {"http": TlsHttpProtocol} if settings.tls_cert_file else {}
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_config=None, **options)
+    options |= {"host": settings.host, "port": settings.port, "log_config": None}
+    if settings.workers == 1:
+        uvicorn.run(app, **options)
+        return EXIT_OK
+    migrate.upgrade(app.state.engine)  # once here: the workers' own start-up then finds the schema up to date
+    app.state.engine.dispose()
+    os.environ.update(_worker_environment(updates))  # each worker builds its app from these settings
+    uvicorn.run("gateway.app:create_app", factory=True, workers=settings.workers, **options)
     return EXIT_OK
 
 
@@ -125,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", dest="tls_key_file", type=Path, help="the PEM private key of --tls-cert")
     serve.add_argument(
         "--tls-client-ca", dest="tls_client_ca_file", type=Path, help="accept client certificates of this CA (mTLS)"
+    )
+    serve.add_argument(
+        "--workers", type=_workers, default=None, help="worker processes answering the API (default CPTS_WORKERS, 1)"
     )
     serve.set_defaults(handler=cmd_serve)
 

@@ -20,6 +20,14 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./var/cpts-gateway.db"
     host: str = "127.0.0.1"
     port: int = 8080
+    workers: int = Field(
+        default=1, ge=1, le=64, description="Worker processes of `serve` (or --workers); more than 1 excludes MLLP"
+    )
+    serving_process: bool = Field(
+        default=False,
+        description="Set by `serve`: the process only serves, so it freezes its start-up heap for the garbage "
+        "collector and spaces collections out (gateway/runtime.py)",
+    )
     timezone: str = "Europe/Paris"
     base_url: str | None = Field(default=None, description="Public base URL of the API; derived from requests if unset")
 

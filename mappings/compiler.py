@@ -247,7 +247,10 @@ class Compiler:
                 try:
                     raw = convert(raw, ctx)
                 except MappingProblem as problem:
-                    issues.append(MapIssue(problem.code, problem.message, _location(found)))
+                    at = _location(found)
+                    if problem.part is not None and isinstance(source, dict) and problem.part in source:
+                        at = scope.location(source[problem.part])
+                    issues.append(MapIssue(problem.code, problem.message, at))
                     return
                 if raw is None:
                     if default is not None:

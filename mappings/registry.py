@@ -17,12 +17,14 @@ from adapters.source import Value
 
 
 class MappingProblem(ValueError):
-    """A value cannot be mapped: raised by transforms, reported at the value's source location."""
+    """A value cannot be mapped: raised by transforms, reported at the value's source location (for a transform of
+    named sources, at the one named ``part`` when given, e.g. the ``longitude`` of ``{latitude, longitude}``)."""
 
-    def __init__(self, message: str, code: str = "MAP-VALUE") -> None:
+    def __init__(self, message: str, code: str = "MAP-VALUE", part: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.part = part
 
 
 @dataclass

@@ -46,6 +46,7 @@ TABLES = (  # audit_event and audit_head are append-only: never emptied (tests r
     "search_reference",
     "search_string",
     "search_number",
+    "search_slot",
     "resource_version",
     "resource",
 )
@@ -111,6 +112,7 @@ def clean_db(engine: Engine) -> Engine:
                 else:
                     for table in TABLES:
                         conn.execute(text(f"DELETE FROM {table}"))  # fixed table names
+                conn.execute(text("UPDATE directory_version SET version = version + 1"))  # cached directories: stale
             return engine
         except OperationalError:
             if attempt == 4:

@@ -1,4 +1,5 @@
-"""``GET /fhir/Slot/$capacity``: the SNP capacity summary per centre and day (gateway/capacity/snp_summary.py).
+"""``GET /fhir/Slot/$capacity``: the SNP capacity summary per centre and day, with each centre's freshness (last
+successful slot sync, stale flag); the answer's shape is documented in gateway/capacity/snp_summary.py.
 
 Registered before the generic ``/fhir/{type}/{id}`` routes so ``$capacity`` is not read as a Slot id.
 """
@@ -14,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import PrincipalDep, ServiceDep, SettingsDep
 from gateway.api.wire import FhirJSONResponse
-from gateway.capacity.snp_summary import as_parameters, local_window, snp_capacity
+from gateway.capacity.freshness import capacity_freshness
+from gateway.capacity.snp_summary import as_parameters, local_window, snp_capacity, summary_centres
 from gateway.errors import Forbidden, InvalidRequest
 from gateway.storage.db import read_transaction
 from security.ledger import current
@@ -34,8 +36,9 @@ async def capacity(
     organization: Annotated[list[str] | None, Query(description="FINESS of the centres (all when absent)")] = None,
     slot_type: Annotated[str, Query(alias="slotType")] = "SNP",
 ) -> Response:
-    """Offered, free and booked slots of one TRE_R314 type (SNP by default) per centre and local day, and the first
-    free one still ahead; the window defaults to today and the next two days (72 hours)."""
+    """Offered, free and booked slots of one TRE_R314 type (SNP by default) per centre and local day, the first free
+    one still ahead and how fresh the centre's slots are; then every centre the caller may see, with its freshness,
+    even one without a slot in the window. The window defaults to today and the next two days (72 hours)."""
     current().note("operation", "Slot")
     principal.require_operation("capacity")
     zone = settings.tz
@@ -58,11 +61,13 @@ async def capacity(
         tenants = asked
     start, end = local_window(first, last, zone)
     now = datetime.now(UTC).replace(tzinfo=None)
+    stale_after = timedelta(minutes=settings.capacity_stale_after_minutes)
 
     def summarise() -> dict[str, object]:
         with read_transaction(service.engine) as conn:
             summary = snp_capacity(conn, start=start, end=end, zone=zone, now=now, tenants=tenants, slot_type=slot_type)
-        return as_parameters(summary, zone)
+            freshness = capacity_freshness(conn, summary_centres(conn, summary, tenants), now, stale_after)
+        return as_parameters(summary, zone, freshness)
 
     return FhirJSONResponse(await run_in_threadpool(summarise))
 

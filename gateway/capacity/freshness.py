@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from gateway.capacity.sync import SYNC
+from gateway.errors import Issue
 from gateway.settings import get_settings
 
 SLOT_KINDS = ("csv:slots", "fhir", "hl7v2")
@@ -56,4 +57,24 @@ def capacity_freshness(
     return answer
 
 
-__all__ = ["SLOT_KINDS", "Freshness", "capacity_freshness", "last_slot_syncs"]
+def stale_warnings(conn: Connection, tenants: Iterable[str], now: datetime, stale_after: timedelta) -> list[Issue]:
+    """One warning per centre among ``tenants`` whose capacity is stale: the slots shown may be out of date."""
+    warnings = []
+    minutes = int(stale_after.total_seconds() // 60)
+    for tenant, (last, stale) in capacity_freshness(conn, tenants, now, stale_after).items():
+        if not stale:
+            continue
+        when = f"last synced at {last.isoformat(timespec='seconds')}" if last else "never synced its agenda"
+        warnings.append(
+            Issue(
+                "warning",
+                "informational",
+                f"centre {tenant}: capacity {when}, more than {minutes} minutes ago: its slots may be out of date",
+                (f"Organization?identifier=https://finess.esante.gouv.fr|{tenant}",),
+                "CAPACITY-STALE",
+            )
+        )
+    return warnings
+
+
+__all__ = ["SLOT_KINDS", "Freshness", "capacity_freshness", "last_slot_syncs", "stale_warnings"]

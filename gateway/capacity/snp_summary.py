@@ -2,25 +2,34 @@
 slots offered, free and booked, and the first free one still ahead.
 
 A coordinator's morning question — "where can a patient be seen today?" — in one small answer instead of thousands of
-Slots. It reads the date index rows of Slot ``start`` (they carry the Slot's status) joined to the slot-type token
-rows (TRE_R314 ``SNP``), so it never parses a resource. The answer is a FHIR ``Parameters`` resource: one
-``capacity`` parameter per (centre, day) with parts ``organization`` (the centre's FINESS, ``valueIdentifier``),
-``day`` (``valueDate``, local), ``offered``, ``free``, ``booked`` (``valueInteger``) and, when there is one,
-``firstFree`` (``valueDateTime``, local time with its offset).
+Slots. It reads the ``search_slot`` rows (start, status and TRE_R314 slot types of each Slot, one range scan per
+status), so it never parses a resource. The answer is a FHIR ``Parameters`` resource:
+
+- one ``capacity`` parameter per (centre, day) with a slot in the window, sorted by centre then day, with parts
+  ``organization`` (the centre's FINESS, ``valueIdentifier``), ``day`` (``valueDate``, local), ``offered``, ``free``,
+  ``booked`` (``valueInteger``), ``firstFree`` (``valueDateTime``, local time with its offset) when there is one,
+  ``lastSync`` (``valueInstant``: the centre's last successful slot sync, gateway/capacity/freshness.py) when known,
+  and ``stale`` (``valueBoolean``: never synced, or synced longer ago than ``CPTS_CAPACITY_STALE_AFTER_MINUTES``);
+- then one ``centre`` parameter per centre the caller may see, sorted by FINESS, with parts ``organization``,
+  ``lastSync`` (when known) and ``stale``: every centre with a slot in the window, and every known centre (one with an
+  Organization of its own or a sync on record) even without any, so a centre whose agenda stopped arriving shows up
+  stale instead of silently vanishing.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, select, union
 
+from gateway.capacity.freshness import Freshness
+from gateway.capacity.sync import SYNC
+from gateway.fhir.dates import format_instant
+from gateway.storage.slot_rows import kind_condition
 from gateway.storage.store import INDEX, RESOURCE
 
-SLOT_TYPE_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R314-TypeCreneau/FHIR/TRE-R314-TypeCreneau"
 FINESS_SYSTEM = "https://finess.esante.gouv.fr"
 BOOKED = frozenset({"busy", "busy-tentative"})
 OFFERED = frozenset({"free", "busy", "busy-tentative", "busy-unavailable"})
@@ -50,52 +59,91 @@ def snp_capacity(
     slot_type: str = "SNP",
 ) -> CapacitySummary:
     """Count the slots of type ``slot_type`` starting in [start, end) (naive UTC) per centre and local day."""
-    dates, tokens = INDEX["date"], INDEX["token"]
-    typed = exists(
-        select(tokens.c.rid).where(
-            tokens.c.rid == dates.c.rid,
-            tokens.c.param == "_security",
-            tokens.c.system == SLOT_TYPE_SYSTEM,
-            tokens.c.code == slot_type,
-        )
-    )
+    slots = INDEX["slot"]
+    boundaries = _local_midnights(start, end, zone)
+    day_index: Any = cast(literal(0), Integer)  # a one-day window: no midnight inside it
+    grouping: list[Any] = [slots.c.tenant]
+    if boundaries:
+        day_index = case(*((slots.c.low < b, i) for i, b in enumerate(boundaries)), else_=len(boundaries))
+        grouping.append(day_index)
+    is_free = slots.c.status == "free"
     query = (
-        select(RESOURCE.c.tenant, dates.c.low, dates.c.status)
-        .select_from(dates.join(RESOURCE, RESOURCE.c.rid == dates.c.rid))
-        .where(
-            dates.c.res_type == "Slot",
-            dates.c.param == "start",
-            dates.c.low >= start,
-            dates.c.low < end,
-            RESOURCE.c.deleted.is_(False),
-            RESOURCE.c.tenant.is_not(None),
-            typed,
+        select(
+            slots.c.tenant,
+            day_index.label("day"),
+            func.count().label("offered"),
+            func.sum(case((is_free, 1), else_=0)).label("free"),
+            func.sum(case((slots.c.status.in_(sorted(BOOKED)), 1), else_=0)).label("booked"),
+            func.min(case((and_(is_free, slots.c.low >= now), slots.c.low), else_=None)).label("first_free"),
         )
+        .where(
+            slots.c.status.in_(sorted(OFFERED)),
+            slots.c.low >= start,
+            slots.c.low < end,
+            kind_condition(slots.c.kinds, slot_type),
+            slots.c.tenant.is_not(None),
+        )
+        .group_by(*grouping)
     )
     if tenants is not None:
-        query = query.where(RESOURCE.c.tenant.in_(sorted(tenants)))
-    days: dict[tuple[str, date], DayCapacity] = defaultdict(DayCapacity)
-    for tenant, low, status in conn.execute(query):
-        if status not in OFFERED:
-            continue
-        local_day = low.replace(tzinfo=UTC).astimezone(zone).date()
-        day = days[(tenant, local_day)]
-        day.offered += 1
-        if status == "free":
-            day.free += 1
-            if low >= now and (day.first_free is None or low < day.first_free):
-                day.first_free = low
-        elif status in BOOKED:
-            day.booked += 1
+        query = query.where(slots.c.tenant.in_(sorted(tenants)))
+    first_day = start.replace(tzinfo=UTC).astimezone(zone).date()
+    days: dict[tuple[str, date], DayCapacity] = {}
+    for row in conn.execute(query):
+        first_free = row.first_free
+        if isinstance(first_free, str):  # SQLite gives MIN over a CASE back as text
+            first_free = datetime.fromisoformat(first_free)
+        day = first_day + timedelta(days=int(row.day))
+        days[(str(row.tenant), day)] = DayCapacity(int(row.offered), int(row.free), int(row.booked), first_free)
     return CapacitySummary(dict(sorted(days.items())))
 
 
-def as_parameters(summary: CapacitySummary, zone: tzinfo) -> dict[str, Any]:
-    """The summary as a FHIR Parameters resource (one ``capacity`` parameter per centre and day)."""
+def _local_midnights(start: datetime, end: datetime, zone: tzinfo) -> list[datetime]:
+    """The local midnights strictly inside [start, end) (naive UTC): where one local day ends and the next begins."""
+    found: list[datetime] = []
+    day = start.replace(tzinfo=UTC).astimezone(zone).date() + timedelta(days=1)
+    while True:
+        midnight = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC).replace(tzinfo=None)
+        if midnight >= end:
+            return found
+        found.append(midnight)
+        day += timedelta(days=1)
+
+
+def known_centres(conn: Connection, tenants: frozenset[str] | None) -> set[str]:
+    """The centres (within ``tenants`` when given) with an Organization of their own or a sync on record."""
+    organizations = select(RESOURCE.c.tenant).where(
+        RESOURCE.c.res_type == "Organization", RESOURCE.c.deleted.is_(False), RESOURCE.c.tenant.is_not(None)
+    )
+    synced = select(SYNC.c.tenant)
+    if tenants is not None:
+        organizations = organizations.where(RESOURCE.c.tenant.in_(sorted(tenants)))
+        synced = synced.where(SYNC.c.tenant.in_(sorted(tenants)))
+    return {str(tenant) for (tenant,) in conn.execute(union(organizations, synced))}
+
+
+def summary_centres(conn: Connection, summary: CapacitySummary, tenants: frozenset[str] | None) -> set[str]:
+    """The centres the answer lists: those with a slot in the window and the known ones."""
+    return known_centres(conn, tenants) | {tenant for tenant, _ in summary.days}
+
+
+def _freshness_parts(tenant: str, freshness: Freshness) -> list[dict[str, Any]]:
+    last, stale = freshness.get(tenant, (None, True))
+    parts: list[dict[str, Any]] = [{"name": "lastSync", "valueInstant": format_instant(last)}] if last else []
+    return [*parts, {"name": "stale", "valueBoolean": stale}]
+
+
+def _organization(tenant: str) -> dict[str, Any]:
+    return {"name": "organization", "valueIdentifier": {"system": FINESS_SYSTEM, "value": tenant}}
+
+
+def as_parameters(summary: CapacitySummary, zone: tzinfo, freshness: Freshness) -> dict[str, Any]:
+    """The summary as a FHIR Parameters resource: one ``capacity`` parameter per centre and day, then one ``centre``
+    parameter per centre of ``freshness`` (its keys: the centres to list; a centre missing there counts as stale)."""
     parameters = []
     for (tenant, day), counts in summary.days.items():
         parts: list[dict[str, Any]] = [
-            {"name": "organization", "valueIdentifier": {"system": FINESS_SYSTEM, "value": tenant}},
+            _organization(tenant),
             {"name": "day", "valueDate": day.isoformat()},
             {"name": "offered", "valueInteger": counts.offered},
             {"name": "free", "valueInteger": counts.free},
@@ -104,7 +152,9 @@ def as_parameters(summary: CapacitySummary, zone: tzinfo) -> dict[str, Any]:
         if counts.first_free is not None:
             local = counts.first_free.replace(tzinfo=UTC).astimezone(zone)
             parts.append({"name": "firstFree", "valueDateTime": local.isoformat(timespec="seconds")})
-        parameters.append({"name": "capacity", "part": parts})
+        parameters.append({"name": "capacity", "part": [*parts, *_freshness_parts(tenant, freshness)]})
+    for tenant in sorted(freshness):
+        parameters.append({"name": "centre", "part": [_organization(tenant), *_freshness_parts(tenant, freshness)]})
     return {"resourceType": "Parameters", "parameter": parameters}
 
 
@@ -115,4 +165,12 @@ def local_window(first: date, last: date, zone: tzinfo) -> tuple[datetime, datet
     return start, end
 
 
-__all__ = ["CapacitySummary", "DayCapacity", "as_parameters", "local_window", "snp_capacity"]
+__all__ = [
+    "CapacitySummary",
+    "DayCapacity",
+    "as_parameters",
+    "known_centres",
+    "local_window",
+    "snp_capacity",
+    "summary_centres",
+]

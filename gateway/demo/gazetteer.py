@@ -1,7 +1,14 @@
-"""Word lists of the demo territory (names, streets, communes), read from ``gazetteer.yaml`` next to this module."""
+"""Word lists of the demo territory (names, streets, communes with their centroids), read from ``gazetteer.yaml``
+next to this module.
+
+Every commune carries its centroid (WGS84); a demo place gets the centroid of its commune moved by a small offset drawn
+from its address (:func:`place_position`), so centres of one commune do not sit on top of each other and the same
+address always lands on the same spot.
+"""
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,12 +21,44 @@ import yaml
 
 @dataclass(frozen=True, slots=True)
 class Commune:
-    """A real commune: name, INSEE (COG) code and its postal codes."""
+    """A real commune: name, INSEE (COG) code, its postal codes and its centroid (WGS84 decimal degrees)."""
 
     name: str
     insee: str
     postal_codes: tuple[str, ...]
     weight: int
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A point, WGS84 decimal degrees (``Location.position``)."""
+
+    latitude: float
+    longitude: float
+
+    def json(self) -> dict[str, float]:
+        return {"longitude": self.longitude, "latitude": self.latitude}
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The rectangle a set of communes' centroids must lie in."""
+
+    latitude: tuple[float, float]
+    longitude: tuple[float, float]
+
+    def holds(self, latitude: float, longitude: float) -> bool:
+        return self.latitude[0] <= latitude <= self.latitude[1] and self.longitude[0] <= longitude <= self.longitude[1]
+
+
+class GazetteerError(ValueError):
+    """The gazetteer file is not usable (a commune without valid coordinates, ...)."""
+
+
+PLACE_RADIUS_M = 1500.0  # how far a place may lie from its commune's centroid
+_METRES_PER_DEGREE = 111_320.0  # of latitude; of longitude times cos(latitude)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +114,43 @@ class Gazetteer:
         return self.quarters.get(commune.name, self.quarters["default"])
 
 
-def _communes(rows: list[dict[str, Any]]) -> tuple[Commune, ...]:
-    return tuple(
-        Commune(str(r["name"]), str(r["insee"]), tuple(str(p) for p in r["postal_codes"]), int(r["weight"]))
-        for r in rows
-    )
+def place_position(address: Address) -> Position:
+    """The position of a place at ``address``: its commune's centroid plus an offset of at most
+    :data:`PLACE_RADIUS_M`, uniform over the disc and drawn from the address alone (same address, same spot)."""
+    commune = address.commune
+    rng = random.Random(f"position/{commune.insee}/{address.postal_code}/{address.line}")
+    distance = PLACE_RADIUS_M * math.sqrt(rng.random())
+    bearing = rng.uniform(0.0, 2.0 * math.pi)
+    north = distance * math.cos(bearing) / _METRES_PER_DEGREE
+    east = distance * math.sin(bearing) / (_METRES_PER_DEGREE * math.cos(math.radians(commune.latitude)))
+    return Position(round(commune.latitude + north, 6), round(commune.longitude + east, 6))
+
+
+def _coordinate(row: dict[str, Any], key: str) -> float:
+    value = row.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise GazetteerError(f"commune {row.get('name')!r} ({row.get('insee')}): {key} must be a number, not {value!r}")
+    return float(value)
+
+
+def _bounds(data: dict[str, Any]) -> Bounds:
+    low_lat, high_lat = (float(v) for v in data["latitude"])
+    low_lon, high_lon = (float(v) for v in data["longitude"])
+    return Bounds((low_lat, high_lat), (low_lon, high_lon))
+
+
+def _communes(rows: list[dict[str, Any]], bounds: Bounds) -> tuple[Commune, ...]:
+    communes = []
+    for r in rows:
+        latitude, longitude = _coordinate(r, "latitude"), _coordinate(r, "longitude")
+        if not bounds.holds(latitude, longitude):
+            raise GazetteerError(
+                f"commune {r['name']!r} ({r['insee']}): {latitude}, {longitude} is outside latitude "
+                f"{bounds.latitude[0]}..{bounds.latitude[1]}, longitude {bounds.longitude[0]}..{bounds.longitude[1]}"
+            )
+        postal_codes = tuple(str(p) for p in r["postal_codes"])
+        communes.append(Commune(str(r["name"]), str(r["insee"]), postal_codes, int(r["weight"]), latitude, longitude))
+    return tuple(communes)
 
 
 def _strings(values: list[Any]) -> tuple[str, ...]:
@@ -89,10 +160,14 @@ def _strings(values: list[Any]) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
     """The packaged gazetteer (read once per process)."""
-    text = resources.files(__package__).joinpath("gazetteer.yaml").read_text(encoding="utf-8")
+    return parse_gazetteer(resources.files(__package__).joinpath("gazetteer.yaml").read_text(encoding="utf-8"))
+
+
+def parse_gazetteer(text: str) -> Gazetteer:
+    """A gazetteer from its YAML text; :class:`GazetteerError` when a commune lacks valid coordinates."""
     data: dict[str, Any] = yaml.safe_load(text)
-    communes = _communes(data["communes"])
-    birth_communes = _communes(data["birth_communes"])
+    communes = _communes(data["communes"], _bounds(data["department"]["bounds"]))
+    birth_communes = _communes(data["birth_communes"], _bounds(data["birth_bounds"]))
     return Gazetteer(
         department_code=str(data["department"]["code"]),
         department_name=str(data["department"]["name"]),
@@ -109,4 +184,15 @@ def load_gazetteer() -> Gazetteer:
     )
 
 
-__all__ = ["Address", "Commune", "Gazetteer", "load_gazetteer"]
+__all__ = [
+    "PLACE_RADIUS_M",
+    "Address",
+    "Bounds",
+    "Commune",
+    "Gazetteer",
+    "GazetteerError",
+    "Position",
+    "load_gazetteer",
+    "parse_gazetteer",
+    "place_position",
+]

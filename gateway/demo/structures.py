@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.demo import codes
 from gateway.demo.codes import coding, concept, reference
-from gateway.demo.gazetteer import Address
+from gateway.demo.gazetteer import Address, place_position
 from gateway.demo.localtime import LocalClock
 from gateway.demo.options import DemoOptions
 from gateway.demo.professions import GP, SlotTemplate
@@ -136,14 +136,20 @@ def room_location(room: Room, centre: CentreSpec) -> dict[str, Any]:
         "telecom": [{"system": "phone", "value": centre.phone, "use": "work"}],
         "address": address_json(centre.address),
         "physicalType": concept(codes.LOCATION_PHYSICAL_TYPE_SYSTEM, "ro", "Room"),
+        "position": place_position(centre.address).json(),
         "managingOrganization": reference("Organization", centre.organization_id),
     }
+
+
+CPTS_SERVICE_SYSTEM = "urn:cpts-gateway:cpts-service"
 
 
 def cpts_service(cpts: CptsSpec) -> dict[str, Any]:
     return {
         "resourceType": "HealthcareService",
         "id": cpts.service_id,
+        # what centres' exports name it by (mappings/csv/resources/slot.yaml: a conditional reference)
+        "identifier": [{"system": CPTS_SERVICE_SYSTEM, "value": "SNP"}],
         "active": True,
         "providedBy": reference("Organization", cpts.organization_id, cpts.name),
         "category": [_community_care()],
@@ -209,8 +215,7 @@ CONTAINED_LOCATION = "location"  # id of the Location a PractitionerRole contain
 
 
 def contained_location(room: Room, centre: CentreSpec) -> dict[str, Any]:
-    """The consultation place of a role, contained in it: the room's Location (the gazetteer has no coordinates,
-    so no ``position``)."""
+    """The consultation place of a role, contained in it: the room's Location, with the centre's ``position``."""
     location = room_location(room, centre)
     location["id"] = CONTAINED_LOCATION
     return location

@@ -46,13 +46,13 @@ from sqlalchemy import Connection, select, tuple_
 
 from gateway.errors import Conflict, Forbidden
 from gateway.storage.indexer import parse_reference
+from gateway.storage.slot_rows import slot_kinds
 from gateway.storage.store import INDEX, RESOURCE, ResourceStore, StoredResource, WriteItem
 from security.access import AccessPolicy
 from security.consent import FINESS, IDNAT_PS
 from security.principal import Principal
 
 HOLDING = frozenset({"proposed", "pending", "booked", "arrived", "checked-in", "fulfilled", "noshow"})
-SLOT_TYPE_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R314-TypeCreneau/FHIR/TRE-R314-TypeCreneau"
 OPEN_TO_CPTS = frozenset({"SNP", "CPTS"})
 OPERATOR_URL = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-appointment-operator"
 
@@ -74,12 +74,7 @@ def held_slots(resource: dict[str, Any] | None) -> list[tuple[int, str]]:
 
 def slot_types(slot: dict[str, Any]) -> set[str]:
     """TRE_R314 slot types in ``meta.security``."""
-    meta = slot.get("meta") if isinstance(slot.get("meta"), dict) else {}
-    return {
-        str(c.get("code"))
-        for c in (meta or {}).get("security", [])
-        if isinstance(c, dict) and c.get("system") == SLOT_TYPE_SYSTEM
-    }
+    return set(slot_kinds(slot))
 
 
 def lock_rows(conn: Connection, keys: Iterable[Key]) -> None:

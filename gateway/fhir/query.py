@@ -135,6 +135,8 @@ def _resolve_chain(resource_type: str, name: str) -> tuple[tuple[ChainLink, ...]
         # Keep only the types that have the parameter; the filter repeats per type when it is built.
         hops[-1] = ChainLink(hops[-1].param, tuple(t for t, _ in matching))
     final_type, spec = matching[0]
+    if spec.via is not None:
+        raise _bad(f"'{last}' is searched on {final_type} itself, not through a chain", name)
     return tuple(hops), final_type, spec, modifier or None
 
 
@@ -182,7 +184,7 @@ def _parse_sort(resource_type: str, raw: str) -> list[SortKey]:
             keys.append(SortKey(name, None, descending))
             continue
         spec = param(resource_type, name)
-        if spec is None or spec.type not in SORTABLE_TYPES:
+        if spec is None or spec.type not in SORTABLE_TYPES or spec.via is not None:
             raise _bad(f"cannot sort {resource_type} by '{name}'", "_sort")
         keys.append(SortKey(name, spec, descending))
     if len(keys) > 1:

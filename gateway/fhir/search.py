@@ -10,6 +10,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, literal, select, tuple_
 
+from gateway.capacity.directory import DIRECTORY
+from gateway.capacity.slot_plan import slot_plan
+from gateway.errors import InvalidRequest
 from gateway.fhir.query import Filter, Include, SearchRequest, SortKey
 from gateway.storage.search_sql import (
     combined_date_condition,
@@ -76,6 +79,9 @@ class _QueryPlan:
     conditions: list[ColumnElement[bool]]
     key: Any
     descending: bool
+    tiebreak: Any = RESOURCE.c.res_id  # the unique column after the key, in the order and the paging cursor
+    count_source: Any = None  # what counting reads, when less than ``source`` suffices
+    count_conditions: list[ColumnElement[bool]] | None = None
 
 
 def _own_status_filter(f: Filter) -> bool:
@@ -102,11 +108,18 @@ class SearchEngine:
         self.total_limit = total_limit
         self.max_scan = max_scan  # most matches one consent-filtered page examines
 
-    def plan(self, request: SearchRequest, visibility: Visibility) -> _QueryPlan:
+    def plan(self, request: SearchRequest, visibility: Visibility, conn: Connection | None = None) -> _QueryPlan:
         """Turn the filters into SQL. An instant range (``Slot?start=ge..&start=le..``) with no more selective filter
         drives the query by walking the date index in order, so a page costs its size, not the number of matches;
         such searches are chronological unless ``_sort`` says otherwise. Otherwise the most selective filter
         drives (an IN), and the others are checked per candidate row (a correlated EXISTS)."""
+        if request.resource_type == "Slot" and conn is not None:
+            directory = DIRECTORY.current(conn)
+            slots = slot_plan(request, visibility, self.zone, directory, visibility.condition)
+            return _QueryPlan(
+                slots.source, slots.all_conditions, slots.key, slots.descending, slots.tiebreak,
+                slots.count_source, slots.count_conditions,
+            )  # fmt: skip
         date_groups, rest = _group_instant_filters(request.filters)
         sort = request.sort[0] if request.sort else None
         if sort is None and date_groups:
@@ -154,7 +167,9 @@ class SearchEngine:
 
     def count(self, conn: Connection, plan: _QueryPlan, limit: int | None) -> int | None:
         """Number of matches; None when it exceeds ``limit`` (counting them all would cost more than the page)."""
-        matches = select(literal(1)).select_from(plan.source).where(*plan.conditions)
+        source = plan.source if plan.count_source is None else plan.count_source
+        conditions = plan.conditions if plan.count_conditions is None else plan.count_conditions
+        matches = select(literal(1)).select_from(source).where(*conditions)
         if limit is not None:
             matches = matches.limit(limit + 1)
         number = int(conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one())
@@ -171,7 +186,7 @@ class SearchEngine:
         """One page of matches. ``keep`` (consent) removes what the caller may not receive *before* the page is cut:
         the page is filled from further matches, so neither its size nor its links tell that something was hidden,
         and no total is given (the caller cannot count what it may not see)."""
-        plan = self.plan(request, visibility)
+        plan = self.plan(request, visibility, conn)
         total = None
         if keep is None and (request.total != "none" or request.summary == "count"):
             exact = request.total == "accurate" or request.summary == "count"
@@ -191,18 +206,19 @@ class SearchEngine:
     def _fetch(self, conn: Connection, plan: _QueryPlan, cursor: dict[str, Any] | None, limit: int) -> list[Any]:
         key = plan.key
         query = select(RESOURCE).select_from(plan.source).where(*plan.conditions)
+        query = query.add_columns(plan.tiebreak.label("tiebreak"))
         if key is not None:
             query = query.add_columns(key.label("sort_key"))
         if cursor is not None:
-            query = query.where(self._after(cursor, key, plan.descending))
-        order = [key, RESOURCE.c.res_id] if key is not None else [RESOURCE.c.res_id]
+            query = query.where(self._after(cursor, key, plan.descending, plan.tiebreak))
+        order = [key, plan.tiebreak] if key is not None else [plan.tiebreak]
         query = query.order_by(*(column.desc() if plan.descending else column.asc() for column in order))
         return list(conn.execute(query.limit(limit)).all())
 
     @staticmethod
     def _position(row: Any, key: Any) -> dict[str, Any]:
         """The keyset cursor just after ``row``."""
-        position: dict[str, Any] = {"id": row.res_id}
+        position: dict[str, Any] = {"id": row.tiebreak}
         if key is not None:
             value = row.sort_key
             position["k"] = value.isoformat() if isinstance(value, datetime) else value
@@ -236,14 +252,21 @@ class SearchEngine:
             if scanned >= self.max_scan:
                 return [k for _, k in kept], cursor
 
-    def _after(self, cursor: dict[str, Any], key: Any, descending: bool) -> ColumnElement[bool]:
-        last_id = str(cursor["id"])
+    def _after(self, cursor: dict[str, Any], key: Any, descending: bool, tiebreak: Any) -> ColumnElement[bool]:
+        last = cursor["id"]
+        numeric = isinstance(last, int) and not isinstance(last, bool)
+        if numeric != (getattr(tiebreak.type, "python_type", str) is int):
+            raise InvalidRequest(
+                "_cursor is not a paging position of this search", expression="parameter:_cursor",
+                code="API-SEARCH-PARAM",
+            )  # fmt: skip
+        last_id = last if numeric else str(last)
         if key is None:
-            return RESOURCE.c.res_id < last_id if descending else RESOURCE.c.res_id > last_id
+            return tiebreak < last_id if descending else tiebreak > last_id  # type: ignore[no-any-return]
         value = cursor.get("k")
         if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
             value = datetime.fromisoformat(value)
-        pair = tuple_(key, RESOURCE.c.res_id)
+        pair = tuple_(key, tiebreak)
         return pair < tuple_(value, last_id) if descending else pair > tuple_(value, last_id)
 
     def resolve_includes(

@@ -13,7 +13,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from gateway.fhir.paths import compile_path
 from gateway.fhir.resources import SUPPORTED_TYPES
 
-ParamType = Literal["token", "date", "reference", "string", "uri", "number", "quantity"]
+ParamType = Literal["token", "date", "reference", "string", "uri", "number", "quantity", "special"]
+# ``via``: the parameter is not read from the resource but from a related one (never indexed on the resource itself).
+# ``place``: a Slot's place, the Location of its Schedule's actor (gateway/capacity/directory.py).
+Via = Literal["place"]
 REGISTRY_FILE = Path(__file__).with_name("searchparams.yaml")
 
 # Served from the resource table rather than an index.
@@ -31,6 +34,7 @@ class _ParamSpec(BaseModel):
     paths: list[str]
     targets: list[str] = []
     instant: bool = False
+    via: Via | None = None
 
     @field_validator("paths")
     @classmethod
@@ -50,6 +54,7 @@ class SearchParam:
     paths: tuple[str, ...]
     targets: tuple[str, ...]
     instant: bool = False
+    via: Via | None = None
     index_kind: str = field(init=False)  # the index table that holds this parameter's values
 
     def __post_init__(self) -> None:
@@ -81,8 +86,18 @@ def _load(path: Path) -> dict[str, dict[str, SearchParam]]:
                 raise RegistryError(f"{path}: {resource_type}.{name}: a reference parameter needs targets")
             if parsed.instant and parsed.type != "date":
                 raise RegistryError(f"{path}: {resource_type}.{name}: only date parameters can be instant")
+            if parsed.type == "special" and parsed.via is None:
+                raise RegistryError(f"{path}: {resource_type}.{name}: a special parameter needs 'via'")
+            if parsed.via == "place" and resource_type != "Slot":
+                raise RegistryError(f"{path}: {resource_type}.{name}: 'via: place' applies to Slot parameters")
             params[name] = SearchParam(
-                resource_type, name, parsed.type, tuple(parsed.paths), tuple(parsed.targets), parsed.instant
+                resource_type,
+                name,
+                parsed.type,
+                tuple(parsed.paths),
+                tuple(parsed.targets),
+                parsed.instant,
+                parsed.via,
             )
         registry[resource_type] = params
     return registry
@@ -98,4 +113,4 @@ def param(resource_type: str, name: str) -> SearchParam | None:
     return registry().get(resource_type, {}).get(name)
 
 
-__all__ = ["RESULT_PARAMS", "SPECIAL", "ParamType", "RegistryError", "SearchParam", "param", "registry"]
+__all__ = ["RESULT_PARAMS", "SPECIAL", "ParamType", "RegistryError", "SearchParam", "Via", "param", "registry"]

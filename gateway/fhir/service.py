@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine
 
+from gateway.capacity.freshness import stale_warnings
 from gateway.errors import Forbidden, Gone, InvalidRequest, Issue, NotFound, operation_outcome
 from gateway.fhir.booking import SlotBooking
 from gateway.fhir.dates import DateFormatError, parse_range
 from gateway.fhir.ids import deterministic_id, is_valid_id, new_id
-from gateway.fhir.query import decode_cursor, encode_cursor, parse_search
+from gateway.fhir.query import SearchRequest, decode_cursor, encode_cursor, parse_search
 from gateway.fhir.representation import history_bundle, link_url, searchset
 from gateway.fhir.resources import SUPPORTED
 from gateway.fhir.search import SearchEngine
@@ -241,6 +242,7 @@ class FhirService:
                 self.access.keep(principal),
                 self.access.include_keep(principal),
             )
+            stale = self._stale_capacity(conn, principal, request, result.matches)
         disclosed(principal, [*result.matches, *result.included])
         self_link = link_url(base, resource_type, request.echo)
         next_link = None
@@ -249,7 +251,7 @@ class FhirService:
         warnings = [
             Issue("warning", "not-supported", text, (f"parameter:{name}",), "API-SEARCH-IGNORED")
             for name, text in request.warnings
-        ]
+        ] + stale
         body = searchset(
             base=base,
             self_link=self_link,
@@ -262,6 +264,20 @@ class FhirService:
             warnings=warnings,
         )
         return FhirResponse(200, body)
+
+    def _stale_capacity(
+        self, conn: Connection, principal: Principal, request: SearchRequest, matches: list[StoredResource]
+    ) -> list[Issue]:
+        """A coordinator looking for free slots across centres is told which of the centres shown are stale."""
+        if request.resource_type != "Slot" or not matches or principal.role.tenancy != "all":
+            return []
+        if "capacity" not in principal.role.operations or principal.is_developer:
+            return []
+        if not any(f.name == "status" and "free" in f.values for f in request.filters):
+            return []
+        tenants = {m.tenant for m in matches if m.tenant is not None}
+        stale_after = timedelta(minutes=self.settings.capacity_stale_after_minutes)
+        return stale_warnings(conn, tenants, datetime.now(UTC), stale_after)
 
     # -- writes ------------------------------------------------------------------------------------------------------
     def prepare(self, principal: Principal, resource_type: str, body: Any, resource_id: str | None) -> dict[str, Any]:

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from gateway.fhir.dates import format_instant, utc_now
 from gateway.fhir.ids import new_id
 from gateway.sas import profiles as P
 from gateway.storage.store import StoredResource
 
+if TYPE_CHECKING:
+    from gateway.capacity.directory import Directory
+
 Resource = dict[str, Any]
 
 
+@lru_cache(maxsize=65536)  # slot times repeat (the same hours every day, the same days in every query)
 def sas_instant(value: str, zone: tzinfo) -> str:
     """``2026-11-22T08:00:00Z`` -> ``2026-11-22T09:00:00.000+01:00`` (milliseconds, numeric offset, never Z)."""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -116,10 +121,11 @@ def _organization(organization: Resource) -> None:
     organization["identifier"] = [_typed_identifier(i, P.FR_CORE_IDENTIFIER_TYPE, "IDNST") for i in idnst[:1]]
 
 
-def sas_resource(stored: StoredResource, base: str, zone: tzinfo, locations: dict[str, Resource]) -> Resource:
-    """One resource as the SAS receives it."""
-    resource: Resource = stored.json()
-    if base + "/" in stored.content:  # absolute references to this server are rare: skip the walk otherwise
+def sas_rendering(
+    resource: Resource, content: str, base: str, zone: tzinfo, locations: dict[str, Resource]
+) -> Resource:
+    """One resource as the SAS receives it (``resource``, the parsed ``content``, is changed in place)."""
+    if base + "/" in content:  # absolute references to this server are rare: skip the walk otherwise
         resource = _relative(resource, base)
     kind = resource["resourceType"]
     _meta(resource, P.PROFILES[kind], keep_security=kind == "Slot")
@@ -134,33 +140,68 @@ def sas_resource(stored: StoredResource, base: str, zone: tzinfo, locations: dic
     return resource
 
 
+def sas_resource(stored: StoredResource, base: str, zone: tzinfo, locations: dict[str, Resource]) -> Resource:
+    """One stored resource as the SAS receives it."""
+    return sas_rendering(stored.json(), stored.content, base, zone, locations)
+
+
+def _directory_locations(directory: Directory) -> dict[str, Resource]:
+    """The stored Locations, by reference (PractitionerRoles pointing to one get it contained for the SAS)."""
+    found: dict[str, Resource] | None = directory.memo.get("sas-locations")
+    if found is None:
+        found = {
+            f"Location/{ident}": directory.parsed(stored)
+            for (kind, ident), stored in directory.resources.items()
+            if kind == "Location"
+        }
+        directory.memo["sas-locations"] = found
+    return found
+
+
+def _included(stored: StoredResource, base: str, zone: tzinfo, directory: Directory) -> Resource:
+    """A directory resource's rendering, made once per directory (it does not depend on the request)."""
+    key = ("sas", stored.resource_type, stored.id, base, str(zone))
+    found: Resource | None = directory.memo.get(key)
+    if found is None:
+        found = sas_resource(stored, base, zone, _directory_locations(directory))
+        directory.memo[key] = found
+    return found
+
+
 def sas_bundle(
     *,
     base: str,
     self_link: str,
-    matches: Sequence[StoredResource],
+    slots: Sequence[tuple[StoredResource, Resource]],
     included: Sequence[StoredResource],
     zone: tzinfo,
-    locations: dict[str, Resource],
+    directory: Directory,
 ) -> Resource:
     """The searchset: ``total`` = number of Slots, one self link, a ``fullUrl`` on every entry; included resources
     of types outside the aggregator profiles are left out."""
     entries = [
         {
-            "fullUrl": f"{base}/{s.resource_type}/{s.id}",
-            "resource": sas_resource(s, base, zone, locations),
-            "search": {"mode": mode},
+            "fullUrl": f"{base}/Slot/{stored.id}",
+            "resource": sas_rendering(resource, stored.content, base, zone, {}),
+            "search": {"mode": "match"},
         }
-        for group, mode in ((matches, "match"), (included, "include"))
-        for s in group
-        if s.resource_type in P.PROFILES
+        for stored, resource in slots
     ]
+    entries.extend(
+        {
+            "fullUrl": f"{base}/{s.resource_type}/{s.id}",
+            "resource": _included(s, base, zone, directory),
+            "search": {"mode": "include"},
+        }
+        for s in included
+        if s.resource_type in P.PROFILES
+    )
     bundle: Resource = {
         "resourceType": "Bundle",
         "id": new_id(),
         "meta": {"lastUpdated": format_instant(utc_now()), "profile": [P.BUNDLE_PROFILE]},
         "type": "searchset",
-        "total": len(matches),
+        "total": len(slots),
         "link": [{"relation": "self", "url": self_link}],
     }
     if entries:
@@ -168,4 +209,4 @@ def sas_bundle(
     return bundle
 
 
-__all__ = ["sas_bundle", "sas_instant", "sas_resource"]
+__all__ = ["sas_bundle", "sas_instant", "sas_rendering", "sas_resource"]

@@ -1,4 +1,5 @@
-"""Run an INT_R04 request on the ordinary search engine and answer the SAS CPTS aggregator bundle.
+"""Run an INT_R04 request and answer the SAS CPTS aggregator bundle: the Slots from the search engine (one range scan
+of ``search_slot`` per practitioner's Schedule), the included resources from the capacity directory.
 
 All Slot matches come in one page (the aggregator bundle has one link, ``self``): a request matching more than
 ``MAX_SLOTS`` Slots is refused with a 400 asking for a narrower window or fewer practitioners.
@@ -7,15 +8,16 @@ All Slot matches come in one page (the aggregator bundle has one link, ``self``)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from gateway.capacity.directory import DIRECTORY
+from gateway.capacity.includes import directory_includes
 from gateway.errors import InvalidRequest
 from gateway.fhir.query import parse_search
 from gateway.sas.render import sas_bundle
 from gateway.sas.request import check
 from gateway.storage.db import read_transaction
-from gateway.storage.store import StoredResource
 from security.access import disclosed
 from security.principal import Principal
 
@@ -23,23 +25,6 @@ if TYPE_CHECKING:
     from gateway.fhir.service import FhirResponse, FhirService
 
 MAX_SLOTS = 5000
-
-
-def _location_refs(included: Sequence[StoredResource]) -> list[tuple[str, str]]:
-    """Locations that PractitionerRoles reference without containing them (sources other than the demo)."""
-    wanted: list[tuple[str, str]] = []
-    for stored in included:
-        if stored.resource_type != "PractitionerRole":
-            continue
-        role = stored.json()
-        if any(c.get("resourceType") == "Location" for c in role.get("contained", [])):
-            continue
-        for ref in role.get("location", []):
-            kind, _, ident = str(ref.get("reference", "")).partition("/")
-            if kind == "Location" and ident:
-                wanted.append((kind, ident))
-                break
-    return wanted
 
 
 def self_link(base: str, pairs: Sequence[tuple[str, str]]) -> str:
@@ -57,10 +42,9 @@ def sas_search(service: FhirService, principal: Principal, pairs: Sequence[tuple
     request.count = MAX_SLOTS
     request.total = "none"
     service.access.check_search(principal, request)
+    includes, request.includes = request.includes, []  # the directory answers them (gateway/capacity/includes.py)
     with read_transaction(service.engine) as conn:
-        result = service.search_engine.search(
-            conn, request, principal.visibility, service.access.keep(principal), service.access.include_keep(principal)
-        )
+        result = service.search_engine.search(conn, request, principal.visibility, service.access.keep(principal))
         if result.next_cursor is not None:
             raise InvalidRequest(
                 f"INT_R04: more than {MAX_SLOTS} free slots match; narrow the start window or ask for fewer "
@@ -68,17 +52,18 @@ def sas_search(service: FhirService, principal: Principal, pairs: Sequence[tuple
                 expression="parameter:start",
                 code="API-SAS-TOO-MANY",
             )
-        found = service.store.read_many(conn, _location_refs(result.included))
-    visible = [stored for stored in found.values() if principal.visibility.allows(stored.tenant)]
-    locations: dict[str, Any] = {stored.reference: stored.json() for stored in visible}
-    disclosed(principal, [*result.matches, *result.included, *visible])
+        directory = DIRECTORY.current(conn)
+        slots = [(stored, stored.json()) for stored in result.matches]
+        included = directory_includes(directory, [("Slot", s) for _, s in slots], includes, principal.visibility)
+        included = service.access.include_keep(principal)(conn, included)
+    disclosed(principal, [*result.matches, *included])
     body = sas_bundle(
         base=base,
         self_link=self_link(base, request.echo),
-        matches=result.matches,
-        included=result.included,
+        slots=slots,
+        included=included,
         zone=zone,
-        locations=locations,
+        directory=directory,
     )
     return FhirResponse(200, body)
 

@@ -11,6 +11,8 @@ from gateway.fhir.dates import DateFormatError, parse_range
 from gateway.fhir.paths import evaluate
 from gateway.fhir.resources import SUPPORTED
 from gateway.fhir.searchparams import SearchParam, registry
+from gateway.storage.references import parse_reference
+from gateway.storage.slot_rows import slot_row
 
 STRING_MAX = 512
 
@@ -30,6 +32,7 @@ class IndexRows:
     reference: list[dict[str, Any]] = field(default_factory=list)
     string: list[dict[str, Any]] = field(default_factory=list)
     number: list[dict[str, Any]] = field(default_factory=list)
+    slot: list[dict[str, Any]] = field(default_factory=list)  # one row per Slot (gateway/storage/slot_rows.py)
 
 
 CONTACT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
@@ -68,18 +71,6 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value.get("country"), str):
         out.append(value["country"])
     return out
-
-
-def parse_reference(reference: str) -> tuple[str | None, str | None]:
-    """``Type/id``, ``Type/id/_history/n`` or an absolute URL ending so -> (type, id); anything else -> (None, None)."""
-    if reference.startswith("#") or reference.startswith("urn:"):
-        return None, None
-    parts = reference.split("/")
-    if len(parts) >= 4 and parts[-2] == "_history":
-        parts = parts[:-2]
-    if len(parts) >= 2 and parts[-2][:1].isupper() and parts[-1]:
-        return parts[-2], parts[-1]
-    return None, None
 
 
 def _references(value: Any, spec: SearchParam) -> list[dict[str, Any]]:
@@ -124,6 +115,8 @@ def index_resource(resource: dict[str, Any], zone: tzinfo) -> IndexRows:
     status = resource.get("status")
     own_status = status[:64] if isinstance(status, str) else None
     for spec in registry().get(resource["resourceType"], {}).values():
+        if spec.via is not None:
+            continue
         target: list[dict[str, Any]] = getattr(rows, spec.index_kind)
         seen: set[tuple[Any, ...]] = set()
         for path in spec.paths:
@@ -134,6 +127,10 @@ def index_resource(resource: dict[str, Any], zone: tzinfo) -> IndexRows:
                         seen.add(key)
                         row["param"] = spec.name
                         target.append(row)
+    if resource["resourceType"] == "Slot":
+        capacity = slot_row(resource, zone)
+        if capacity is not None:
+            rows.slot.append(capacity)
     return rows
 
 

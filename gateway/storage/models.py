@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
 TYPE_LEN = 64
@@ -141,15 +141,63 @@ class NumberIndexRow(SQLModel, table=True):
     code: str | None = Field(default=None, max_length=255)
 
 
-INDEX_TABLES = (TokenIndexRow, DateIndexRow, ReferenceIndexRow, StringIndexRow, NumberIndexRow)
+SNP_ROWS = "kinds LIKE '% SNP %'"  # the partial index's predicate; queries repeat it literally to use the index
+
+
+class SlotIndexRow(SQLModel, table=True):
+    """One row per Slot: what capacity searches filter on, in one row (its Schedule, status, start and TRE_R314 slot
+    types), so "free SNP slots of these schedules this week" is one range scan of one index."""
+
+    __tablename__ = "search_slot"
+    __table_args__ = (
+        Index("ix_slot_schedule", "schedule_id", "status", "low", "rid"),
+        Index("ix_slot_status", "status", "low", "rid", "kinds", "schedule_id", "tenant"),
+        Index("ix_slot_owner", "rid"),
+        # Non-scheduled-care slots (about a tenth of all): what coordinators ask for, without reading the others.
+        Index(
+            "ix_slot_snp",
+            "status",
+            "low",
+            "rid",
+            "tenant",
+            "schedule_id",
+            sqlite_where=text(SNP_ROWS),
+            postgresql_where=text(SNP_ROWS),
+        ),
+    )
+
+    pk: int | None = Field(default=None, sa_column=_surrogate_key())
+    res_type: str = Field(max_length=TYPE_LEN)
+    rid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    schedule_id: str | None = Field(default=None, max_length=ID_LEN)
+    status: str | None = Field(default=None, max_length=64)
+    low: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))  # start, naive UTC
+    high: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))  # start's upper bound
+    kinds: str = Field(default="", max_length=255)  # TRE_R314 codes, space-separated and space-framed: " SNP CPTS "
+    tenant: str | None = Field(default=None, max_length=64)  # the Slot's centre (as on its resource row)
+
+
+class DirectoryVersionRow(SQLModel, table=True):
+    """A counter per resource type the capacity directory is built from, bumped by every write of that type in the
+    writing transaction: a server process rebuilds its directory when a counter moved."""
+
+    __tablename__ = "directory_version"
+
+    res_type: str = Field(primary_key=True, max_length=TYPE_LEN)
+    version: int = Field(sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+INDEX_TABLES = (TokenIndexRow, DateIndexRow, ReferenceIndexRow, StringIndexRow, NumberIndexRow, SlotIndexRow)
 
 __all__ = [
     "INDEX_TABLES",
     "DateIndexRow",
+    "DirectoryVersionRow",
     "NumberIndexRow",
     "ReferenceIndexRow",
     "ResourceRow",
     "ResourceVersionRow",
+    "SlotIndexRow",
     "StringIndexRow",
     "TokenIndexRow",
 ]

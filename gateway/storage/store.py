@@ -23,6 +23,7 @@ from gateway.errors import Conflict, Forbidden, PreconditionFailed
 from gateway.fhir.dates import format_instant, utc_now
 from gateway.settings import Settings
 from gateway.storage.db import write_transaction
+from gateway.storage.directory_version import bump_directory
 from gateway.storage.indexer import index_resource
 from gateway.storage.models import (
     DateIndexRow,
@@ -30,6 +31,7 @@ from gateway.storage.models import (
     ReferenceIndexRow,
     ResourceRow,
     ResourceVersionRow,
+    SlotIndexRow,
     StringIndexRow,
     TokenIndexRow,
 )
@@ -44,6 +46,7 @@ INDEX: dict[str, Table] = {
     "reference": ReferenceIndexRow.__table__,  # type: ignore[attr-defined]
     "string": StringIndexRow.__table__,  # type: ignore[attr-defined]
     "number": NumberIndexRow.__table__,  # type: ignore[attr-defined]
+    "slot": SlotIndexRow.__table__,  # type: ignore[attr-defined]
 }
 INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "token": ("param", "system", "code"),
@@ -51,7 +54,9 @@ INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "reference": ("param", "target_type", "target_id", "url"),
     "string": ("param", "value", "exact"),
     "number": ("param", "value", "system", "code"),
+    "slot": ("schedule_id", "status", "low", "high", "kinds", "tenant"),
 }
+DATETIME_KINDS = frozenset({"date", "slot"})
 _CHUNK = 400
 _CREATE_RACE_ATTEMPTS = 3
 Outcome = Literal["created", "updated", "unchanged", "deleted", "absent"]
@@ -405,8 +410,13 @@ class ResourceStore:
         rows = {**plan.resource_inserts, **plan.resource_updates}
         stale = [rows[key]["rid"] for key in plan.reindex if key in plan.had_rows]
         self._delete_index_rows(conn, stale)
-        fresh = [((key[0], rows[key]["rid"]), res) for key, res in plan.reindex.items() if res is not None]
+        fresh = [
+            ((key[0], rows[key]["rid"], rows[key]["tenant"]), resource)
+            for key, resource in plan.reindex.items()
+            if resource is not None
+        ]
         self._insert_index_rows(conn, fresh)
+        bump_directory(conn, {key[0] for key in plan.reindex})
 
     def _delete_index_rows(self, conn: Connection, rids: Sequence[int]) -> None:
         for start in range(0, len(rids), _CHUNK):
@@ -414,20 +424,24 @@ class ResourceStore:
             for table in INDEX.values():
                 conn.execute(delete(table).where(table.c.rid.in_(chunk)))
 
-    def _insert_index_rows(self, conn: Connection, resources: Sequence[tuple[tuple[str, int], dict[str, Any]]]) -> None:
+    def _insert_index_rows(
+        self, conn: Connection, resources: Sequence[tuple[tuple[str, int, str | None], dict[str, Any]]]
+    ) -> None:
         """Derive and insert index rows through the driver's executemany (the hot path of bulk loads)."""
         sqlite = conn.dialect.name == "sqlite"
         protector = self.protector
         batches: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in INDEX}
-        for (res_type, rid), resource in resources:
+        for (res_type, rid, tenant), resource in resources:
             derived = index_resource(resource, self.zone)
+            for slot in derived.slot:
+                slot["tenant"] = tenant  # capacity searches filter by centre without reading the resource row
             if protector is not None and res_type in PROTECTED_TYPES:
                 derived = protector.blind_rows(resource, derived)
             for kind, columns in INDEX_COLUMNS.items():
                 target = batches[kind]
                 for row in getattr(derived, kind):
                     values = [row[c] for c in columns]
-                    if sqlite and kind == "date":
+                    if sqlite and kind in DATETIME_KINDS:
                         values = [_sqlite_datetime(v) for v in values]
                     target.append((res_type, rid, *values))
         marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -455,16 +469,15 @@ class ResourceStore:
             if resource_types:
                 wipe = wipe.where(table.c.res_type.in_(resource_types))
             conn.execute(wipe)
-        query = select(RESOURCE.c.res_type, RESOURCE.c.res_id, RESOURCE.c.rid, RESOURCE.c.content).where(
-            RESOURCE.c.deleted.is_(False)
-        )
+        columns = (RESOURCE.c.res_type, RESOURCE.c.res_id, RESOURCE.c.rid, RESOURCE.c.tenant, RESOURCE.c.content)
+        query = select(*columns).where(RESOURCE.c.deleted.is_(False))
         if resource_types:
             query = query.where(RESOURCE.c.res_type.in_(resource_types))
         total = 0
-        pending: list[tuple[tuple[str, int], dict[str, Any]]] = []
+        pending: list[tuple[tuple[str, int, str | None], dict[str, Any]]] = []
         for row in conn.execute(query.order_by(RESOURCE.c.rid)).yield_per(1000):
             content = open_content(row.res_type, row.res_id, row.content, self.protector)
-            pending.append(((row.res_type, row.rid), orjson.loads(content)))
+            pending.append(((row.res_type, row.rid, row.tenant), orjson.loads(content)))
             if len(pending) >= 1000:
                 self._insert_index_rows(conn, pending)
                 total += len(pending)

@@ -35,22 +35,23 @@ def _coordinate(value: Any, name: str, limit: int) -> float:
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", "."))
     except InvalidOperation:
-        raise MappingProblem(f"'{value}' is not a {name} in decimal degrees") from None
+        raise MappingProblem(f"'{value}' is not a {name} in decimal degrees", part=name) from None
     if not number.is_finite() or abs(number) > limit:
-        raise MappingProblem(f"{name} {value} is outside -{limit}..{limit} degrees")
+        raise MappingProblem(f"{name} {value} is outside -{limit}..{limit} degrees", part=name)
     return float(number)
 
 
 @transform("position")
 def position(value: Any, _ctx: MapContext) -> dict[str, float] | None:
     """``{latitude, longitude}`` (WGS84 decimal degrees) → ``Location.position``; nothing when neither is given, a
-    problem when only one is."""
+    problem when only one is (located at the missing one)."""
     given = value if isinstance(value, dict) else {}
     latitude, longitude = _text(given.get("latitude")), _text(given.get("longitude"))
     if latitude is None and longitude is None:
         return None
     if latitude is None or longitude is None:
-        raise MappingProblem("give both the latitude and the longitude, or neither")
+        missing = "latitude" if latitude is None else "longitude"
+        raise MappingProblem("give both the latitude and the longitude, or neither", part=missing)
     return {
         "longitude": _coordinate(given["longitude"], "longitude", 180),
         "latitude": _coordinate(given["latitude"], "latitude", 90),

@@ -5,6 +5,7 @@ offered), 12:00 free but PUBLIC (not SNP), 23:30 free (still Monday in Paris, 22
 (23:30 UTC on Monday) free: Tuesday's. Centre B, Monday 14:00 busy.
 So A Monday: offered 4 (free, busy, busy-unavailable, 23:30 free), free 2, booked 1, first free 08:00+01:00;
 A Tuesday: offered 1, free 1, booked 0, first free 00:30+01:00; B Monday: offered 1, free 0, booked 1, no first free.
+Neither centre ever synced: every row says stale, without a last sync (freshness: test_capacity_freshness.py).
 """
 
 from __future__ import annotations
@@ -49,9 +50,12 @@ def week(ids: Identities) -> None:
 
 
 def rows(parameters: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The ``capacity`` parameters by (FINESS, day), each as {part name: value}."""
     assert parameters["resourceType"] == "Parameters"
     table = {}
     for parameter in parameters.get("parameter", []):
+        if parameter["name"] != "capacity":
+            continue
         parts = {p["name"]: p for p in parameter["part"]}
         key = (parts["organization"]["valueIdentifier"]["value"], parts["day"]["valueDate"])
         table[key] = {name: next(v for k, v in part.items() if k.startswith("value")) for name, part in parts.items()}
@@ -75,6 +79,9 @@ def test_counts_per_centre_and_local_day(ids: Identities, week: None) -> None:
     assert tuesday["firstFree"] == "2030-03-12T00:30:00+01:00"
     other = table[(CENTRE_B, "2030-03-11")]
     assert (other["offered"], other["free"], other["booked"]) == (1, 0, 1) and "firstFree" not in other
+    assert all(row["stale"] is True and "lastSync" not in row for row in table.values())
+    centres = [p for p in response.json()["parameter"] if p["name"] == "centre"]
+    assert [c["part"][0]["valueIdentifier"]["value"] for c in centres] == [CENTRE_A, CENTRE_B]
 
 
 def test_a_centre_sees_its_own_capacity_only(ids: Identities, week: None) -> None:
@@ -104,3 +111,13 @@ def test_roles_without_the_capacity_operation_are_refused(ids: Identities) -> No
     assert ids.client("sas", "sas-consumer").get(QUERY).status_code == 403
     assert ids.practitioner("gp", "810000000003", [CENTRE_A]).get(QUERY).status_code == 403
     assert httpx.get(f"{ids.base}{QUERY}").status_code == 401
+
+
+def test_a_one_day_window(ids: Identities, week: None) -> None:
+    """periodStart = periodEnd: one local day, no midnight inside the window."""
+    one_day = "/fhir/Slot/$capacity?periodStart=2030-03-12&periodEnd=2030-03-12"
+    response = ids.client("coord", "coordinator").get(one_day)
+    assert response.status_code == 200, response.text
+    table = rows(response.json())
+    assert set(table) == {(CENTRE_A, "2030-03-12")}
+    assert (table[(CENTRE_A, "2030-03-12")]["offered"], table[(CENTRE_A, "2030-03-12")]["free"]) == (1, 1)

@@ -1,15 +1,17 @@
 """Alembic migrations: they build exactly the schema the models describe, and run forwards, backwards, forwards."""
 
+import json
 from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
+from gateway.storage.slot_rows import SLOT_TYPE_SYSTEM
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
@@ -29,4 +31,35 @@ def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
     migrate.upgrade(engine)
     assert "search_token" in inspect(engine).get_table_names()
     assert migrate.current_revision(engine) == migrate.head_revision()
+    engine.dispose()
+
+
+def test_capacity_revision_gives_slots_stored_before_it_their_row(tmp_path: Path) -> None:
+    """0005 backfills ``search_slot`` from the Slots already stored (a database upgraded in place)."""
+    engine = make_engine(f"sqlite:///{tmp_path}/b.db")
+    config = migrate.alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004")
+    slot = {
+        "resourceType": "Slot", "id": "s1", "meta": {"security": [{"system": SLOT_TYPE_SYSTEM, "code": "SNP"}]},
+        "schedule": {"reference": "Schedule/sch"}, "status": "free",
+        "start": "2030-03-11T08:00:00+01:00", "end": "2030-03-11T08:15:00+01:00",
+    }  # fmt: skip
+    with engine.begin() as conn:
+        for rid, (resource, deleted) in enumerate(((slot, False), ({**slot, "id": "s2"}, True)), start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO resource (res_type, res_id, rid, tenant, version_id, last_updated, deleted, "
+                    "content_hash, content) VALUES ('Slot', :id, :rid, NULL, 1, '2030-01-01 00:00:00.000000', "
+                    ":deleted, 'h', :content)"
+                ),
+                {"id": resource["id"], "rid": rid, "deleted": deleted, "content": json.dumps(resource)},
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT rid, schedule_id, status, low, kinds FROM search_slot")).all()
+        versions = conn.execute(text("SELECT count(*) FROM directory_version")).scalar_one()
+    assert [tuple(r) for r in rows] == [(1, "sch", "free", "2030-03-11 07:00:00.000000", " SNP ")]  # deleted: none
+    assert versions == 6
     engine.dispose()

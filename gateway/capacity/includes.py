@@ -1,0 +1,74 @@
+"""``_include`` of directory resources (Schedules, their actors, HealthcareServices, Organizations) from memory.
+
+The SAS INT_R04 query includes, for a few hundred Slots, the same few dozen Schedules, practitioners, roles, the CPTS
+service and its Organization: the directory holds them all, so they are taken from there instead of being read
+again, with the same meaning as the search engine's includes (targets of the include's reference parameter, iterating
+from what the previous round added, at most ``MAX_INCLUDE_DEPTH`` rounds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gateway.capacity.directory import Directory, Key
+from gateway.fhir.paths import evaluate
+from gateway.fhir.query import Include
+from gateway.fhir.search import MAX_INCLUDE_DEPTH, Visibility
+from gateway.storage.directory_version import DIRECTORY_TYPES
+from gateway.storage.references import parse_reference
+from gateway.storage.store import StoredResource
+
+
+def servable(includes: Sequence[Include]) -> bool:
+    """Whether every include is a forward include whose targets are all directory types."""
+    return all(not i.reverse and set(i.param.targets) <= set(DIRECTORY_TYPES) for i in includes)
+
+
+def _targets(resource: dict[str, Any], include: Include) -> list[Key]:
+    found: list[Key] = []
+    for path in include.param.paths:
+        for value in evaluate(resource, path):
+            reference = value.get("reference") if isinstance(value, dict) else None
+            kind, ident = parse_reference(reference) if isinstance(reference, str) else (None, None)
+            if kind is None or ident is None or kind not in include.param.targets:
+                continue
+            if include.target_type is None or kind == include.target_type:
+                found.append((kind, ident))
+    return found
+
+
+def directory_includes(
+    directory: Directory,
+    matches: Sequence[tuple[str, dict[str, Any]]],
+    includes: Sequence[Include],
+    visibility: Visibility,
+) -> list[StoredResource]:
+    """What ``includes`` add to ``matches`` ((resource type, parsed JSON) pairs), in the engine's order."""
+    if not includes or not matches:
+        return []
+    seen: set[Key] = set()
+    included: list[StoredResource] = []
+    frontier: list[tuple[str, dict[str, Any]]] = list(matches)
+    for depth in range(MAX_INCLUDE_DEPTH):
+        active = [i for i in includes if i.iterate or depth == 0]
+        if not active or not frontier:
+            break
+        wanted: list[Key] = []
+        for include in active:
+            for kind, resource in frontier:
+                if kind == include.source_type:
+                    wanted.extend(_targets(resource, include))
+        fresh: list[StoredResource] = []
+        for key in dict.fromkeys(wanted):
+            stored = directory.resources.get(key)
+            if key in seen or stored is None or not visibility.allows(stored.tenant):
+                continue
+            seen.add(key)
+            fresh.append(stored)
+        included.extend(fresh)
+        frontier = [(s.resource_type, directory.parsed(s)) for s in fresh]
+    return included
+
+
+__all__ = ["directory_includes", "servable"]
