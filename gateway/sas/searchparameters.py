@@ -1,4 +1,5 @@
-"""SearchParameter resources the gateway defines beyond FHIR R4, shipped as data next to this module and served
+"""SearchParameter resources the gateway defines beyond FHIR R4 (the SAS `service-type-reference`, the capacity
+searches' `address-city`, `address-postalcode` and `near` on Slot), shipped as data next to this module and served
 read-only at ``GET /fhir/SearchParameter/{id}``."""
 
 from __future__ import annotations

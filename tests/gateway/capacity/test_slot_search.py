@@ -200,3 +200,19 @@ def test_a_place_parameter_cannot_be_reached_through_a_chain(ids: Identities) ->
     response = ids.centre(CENTRE_A).get("/fhir/Appointment", params={"slot.address-city": "Rennes"})
     assert response.status_code == 400, response.text
     assert "not through a chain" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_the_place_parameters_are_defined_and_declared(ids: Identities) -> None:
+    from fhir.resources.R4B.searchparameter import SearchParameter
+
+    coordinator = ids.client("coord", "coordinator")
+    slot = next(r for r in coordinator.get("/fhir/metadata").json()["rest"][0]["resource"] if r["type"] == "Slot")
+    declared = {p["name"]: p for p in slot["searchParam"]}
+    for code, kind in (("address-city", "string"), ("address-postalcode", "string"), ("near", "special")):
+        assert declared[code]["type"] == kind
+        ident = f"slot-{code}"
+        assert declared[code]["definition"] == f"urn:cpts-gateway:SearchParameter:{ident}"
+        response = coordinator.get(f"/fhir/SearchParameter/{ident}")
+        assert response.status_code == 200, response.text
+        parameter = SearchParameter.model_validate(response.json())
+        assert (parameter.code, parameter.type, parameter.base) == (code, kind, ["Slot"])
