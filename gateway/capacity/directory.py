@@ -181,6 +181,8 @@ class DirectoryCache:
     def current(self, conn: Connection, engine: Engine | None = None) -> Directory:
         key = str((engine or conn.engine).url)
         stamp = directory_stamp(conn)
+        if min(stamp, default=0) < 0:  # counters missing (a database not migrated by us): never trust a copy
+            return build_directory(conn, stamp)
         found = self._current.get(key)
         if found is not None and found.stamp == stamp:
             return found
