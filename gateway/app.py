@@ -20,6 +20,7 @@ from gateway.api.wire import FhirJSONResponse
 from gateway.errors import GatewayError, InvalidRequest, Issue, MethodNotAllowed, NotFound, operation_outcome
 from gateway.fhir.service import FhirService
 from gateway.fhir.transaction import BundleProcessor
+from gateway.indicators.loader import load_measures, store_measures
 from gateway.ingest.mllp import MllpIngest
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.worker import IngestWorker
@@ -91,10 +92,12 @@ def create_app(
     engine = make_engine(settings.database_url)
 
     pipeline = Pipeline(settings, engine)  # loads and validates every mapping file: a bad one stops start-up
+    measures = load_measures()  # the indicators' Measures (mappings/measures/): a bad file stops start-up too
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate.upgrade(engine)
+        store_measures(engine, settings, measures)
         worker = IngestWorker(pipeline, settings.ingest_poll_seconds) if settings.ingest_worker else None
         if worker is not None:
             worker.start()

@@ -48,6 +48,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from gateway.app import ProductionRefused, create_app
+    from mappings.issues import MappingFileError
     from security.external import ExternalIssuersError
     from security.mtls import AllowListError, TlsHttpProtocol
 
@@ -80,7 +81,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     try:
         app = create_app(settings)  # also creates the development keys, once, before any worker starts
-    except (ProductionRefused, ExternalIssuersError, AllowListError) as exc:
+    except (ProductionRefused, ExternalIssuersError, AllowListError, MappingFileError) as exc:  # incl. measure files
         print(f"cpts-gateway: {exc}", file=sys.stderr)
         return EXIT_FAILED
     options: dict[str, Any] = tls | {"http": TlsHttpProtocol} if settings.tls_cert_file else {}

@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         description="A centre whose last successful slot sync (CSV slots, FHIR, HL7 v2) is older than this many "
         "minutes has its capacity flagged stale (GET /capacity/sync, coordinator views)",
     )
+    indicator_small_count_max: int = Field(
+        default=10,
+        ge=0,
+        description="Coordinator-level indicator reports mask every count from 1 to this value (0: no masking), so "
+        "that no patient can be singled out (architecture §8; mappings/measures/*.yaml name this setting)",
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

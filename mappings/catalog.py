@@ -83,12 +83,17 @@ def _files(root: Path, folder: str) -> list[Path]:
     return sorted((root / folder).glob("*.yaml")) if (root / folder).is_dir() else []
 
 
+DEFINITIONS = ("measures", "protocols")  # folders of definitions loaded elsewhere (gateway/indicators, pathways)
+
+
 def load_catalog(root: Path = ROOT) -> Catalog:
     """Read, validate and compile all mapping files under ``root``."""
     load_functions()
     digest = hashlib.sha256()
     catalog = Catalog(root=root, version="")
     for path in sorted(root.rglob("*.yaml")):
+        if path.relative_to(root).parts[0] in DEFINITIONS:
+            continue  # indicator and protocol definitions are not ingest mappings: they do not version ingest
         content = path.read_bytes()
         relative = str(path.relative_to(root))
         digest.update(relative.encode() + b"\0" + content)

@@ -1,0 +1,1 @@
+"""Activity indicators: their definitions as data (mappings/measures/) and their FHIR Measures."""
