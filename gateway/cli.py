@@ -18,6 +18,9 @@ from gateway.storage.db import make_engine, read_transaction, write_transaction
 from gateway.storage.store import ResourceStore, build_store
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 4
+# Resources the gateway writes itself at start (indicator and protocol definitions): a database holding only these is
+# still empty for `demo --if-empty`.
+GATEWAY_DEFINITIONS = ("Measure", "PlanDefinition")
 
 
 def _parse_date(text: str) -> date:
@@ -106,7 +109,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     options = DemoOptions(centres=args.centres, days=args.days, seed=args.seed, start=start, timezone=settings.timezone)
     if args.if_empty:
         with read_transaction(store.engine) as conn:
-            existing = store.count(conn)
+            existing = store.count(conn) - sum(store.count(conn, kind) for kind in GATEWAY_DEFINITIONS)
         if existing:
             print(f"demo: the database already holds {existing} resources; nothing seeded")
             print_credentials(register_demo_clients(settings, store.engine, options), sys.stdout)

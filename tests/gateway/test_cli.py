@@ -93,3 +93,20 @@ def test_serve_refuses_production_with_development_settings(tmp_path: Path) -> N
     assert env_result.returncode == 4
     assert "CPTS_ENV=production refuses these settings" in env_result.stderr
     assert "CPTS_SIGNING_KEY_FILE" in env_result.stderr
+
+
+def test_demo_if_empty_seeds_a_database_holding_only_the_gateways_definitions(tmp_path: Path) -> None:
+    """A server started first stores the indicator definitions: the database is still empty of centres' data."""
+    from gateway.indicators.loader import load_measures, store_measures
+    from gateway.settings import Settings
+    from gateway.storage import migrate
+
+    db = tmp_path / "first-served.db"
+    engine = make_engine(f"sqlite:///{db}")
+    migrate.upgrade(engine)
+    store_measures(engine, Settings(database_url=f"sqlite:///{db}", keys_dir=tmp_path / "keys"), load_measures())
+    engine.dispose()
+    result = run(db, "demo", "--centres", "1", "--days", "1", "--start", "2026-03-28", "--if-empty")
+    assert result.returncode == 0, result.stderr
+    assert "nothing seeded" not in result.stdout
+    assert count(db, "SELECT COUNT(*) FROM resource WHERE res_type = 'Organization'") == 2
