@@ -25,6 +25,7 @@ from gateway.ingest.mllp import MllpIngest
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.worker import IngestWorker
 from gateway.mllp import MllpServer
+from gateway.pathways.loader import publish_protocols, read_protocols
 from gateway.runtime import warm_and_freeze
 from gateway.settings import Settings, get_settings
 from gateway.storage import migrate
@@ -93,11 +94,13 @@ def create_app(
 
     pipeline = Pipeline(settings, engine)  # loads and validates every mapping file: a bad one stops start-up
     measures = load_measures()  # the indicators' Measures (mappings/measures/): a bad file stops start-up too
+    protocols = read_protocols(settings.protocols_dir)  # the pathway protocols (PlanDefinition): likewise
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate.upgrade(engine)
         store_measures(engine, settings, measures)
+        await run_in_threadpool(publish_protocols, engine, settings, protocols)
         worker = IngestWorker(pipeline, settings.ingest_poll_seconds) if settings.ingest_worker else None
         if worker is not None:
             worker.start()

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         "generated under KEYS_DIR",
     )
     keys_dir: Path = Field(default=Path("var/keys"), description="Where development keys are generated and kept")
+    protocols_dir: Path | None = Field(
+        default=None,
+        description="Directory of the CPTS's care-pathway protocols (<id>.yaml, docs/pathways.md); unset: the "
+        "gateway's mappings/protocols",
+    )
     external_issuers: str = Field(
         default="",
         description="Trusted OpenID Connect issuers, as a JSON list of objects "

@@ -14,6 +14,7 @@ SUPPORTED_TYPES: tuple[str, ...] = (
     "Appointment",
     "CareTeam",
     "CarePlan",
+    "PlanDefinition",
     "Task",
     "ServiceRequest",
     "Consent",

@@ -23,6 +23,7 @@ RESOURCE_TYPES = [
     "Appointment",
     "CareTeam",
     "CarePlan",
+    "PlanDefinition",
     "Task",
     "ServiceRequest",
     "Consent",
@@ -90,7 +91,7 @@ def test_capability_statement_is_valid_fhir(capability: dict[str, Any]) -> None:
     assert capability["format"] == ["application/fhir+json", "json"]
 
 
-def test_lists_exactly_the_22_resource_types(capability: dict[str, Any]) -> None:
+def test_lists_exactly_the_23_resource_types(capability: dict[str, Any]) -> None:
     assert [r["type"] for r in capability["rest"][0]["resource"]] == RESOURCE_TYPES
 
 

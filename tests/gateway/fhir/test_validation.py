@@ -240,6 +240,21 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             }
         ],
     },
+    "PlanDefinition": {
+        "resourceType": "PlanDefinition",
+        "id": "cpts-bpco",
+        "url": "https://cpts-gateway.fr/fhir/PlanDefinition/cpts-bpco",
+        "name": "CptsBpco",
+        "status": "active",
+        "action": [
+            {
+                "id": "spirometrie",
+                "title": "Spirométrie annuelle",
+                "participant": [{"type": "practitioner"}],
+                "timingTiming": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "a"}},
+            }
+        ],
+    },
     "MeasureReport": {
         "resourceType": "MeasureReport",
         "id": "rapport-snp-2025-02",
