@@ -99,7 +99,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate.upgrade(engine)
-        store_measures(engine, settings, measures)
+        await run_in_threadpool(store_measures, engine, settings, measures)
         await run_in_threadpool(publish_protocols, engine, settings, protocols)
         worker = IngestWorker(pipeline, settings.ingest_poll_seconds) if settings.ingest_worker else None
         if worker is not None:
