@@ -23,6 +23,7 @@ from security.ledger import current
 
 router = APIRouter(prefix="/fhir", tags=["capacity"], default_response_class=FhirJSONResponse)
 MAX_DAYS = 31
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)  # agendas live within these; beyond, dates overflow
 SLOT_TYPES = ("SNP", "CPTS", "PUBLIC", "PRO")
 
 
@@ -45,6 +46,9 @@ async def capacity(
     today = datetime.now(UTC).astimezone(zone).date()
     first = period_start or today
     last = period_end or first + timedelta(days=2)
+    for name, value in (("periodStart", first), ("periodEnd", last)):
+        if not EARLIEST <= value <= LATEST:
+            raise InvalidRequest(f"{name} must be between {EARLIEST} and {LATEST}", expression=f"parameter:{name}")
     if last < first:
         raise InvalidRequest("periodEnd is before periodStart", expression="parameter:periodEnd")
     if (last - first).days >= MAX_DAYS:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from gateway.settings import Settings
 from gateway.storage.db import make_engine
 
 SCRIPT = Path(sys.executable).with_name("cpts-gateway")
@@ -95,16 +96,18 @@ def test_serve_refuses_production_with_development_settings(tmp_path: Path) -> N
     assert "CPTS_SIGNING_KEY_FILE" in env_result.stderr
 
 
-def test_demo_if_empty_seeds_a_database_holding_only_the_gateways_definitions(tmp_path: Path) -> None:
+def test_demo_if_empty_seeds_a_database_holding_only_the_gateways_definitions(
+    tmp_path: Path, settings: Settings
+) -> None:
     """A server started first stores the indicator definitions: the database is still empty of centres' data."""
     from gateway.indicators.loader import load_measures, store_measures
-    from gateway.settings import Settings
     from gateway.storage import migrate
 
     db = tmp_path / "first-served.db"
     engine = make_engine(f"sqlite:///{db}")
     migrate.upgrade(engine)
-    store_measures(engine, Settings(database_url=f"sqlite:///{db}", keys_dir=tmp_path / "keys"), load_measures())
+    # the session's keys: a store built with other keys would install their protector for the whole test process
+    store_measures(engine, settings.model_copy(update={"database_url": f"sqlite:///{db}"}), load_measures())
     engine.dispose()
     result = run(db, "demo", "--centres", "1", "--days", "1", "--start", "2026-03-28", "--if-empty")
     assert result.returncode == 0, result.stderr
