@@ -3,7 +3,6 @@ the normal FHIR API (open access here; a coordinator's token below)."""
 
 from __future__ import annotations
 
-import socket
 from dataclasses import replace
 
 import httpx
@@ -13,19 +12,12 @@ from gateway.app import create_app
 from gateway.indicators.loader import load_measures, store_measures
 from gateway.settings import Settings
 from gateway.storage.store import RESOURCE
-from tests.conftest import serving
+from tests.conftest import _free_port, serving
 from tests.security.identities import Identities
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _start_once(settings: Settings) -> None:
-    with serving(create_app(settings, configure_logs=False), _port()):
+    with serving(create_app(settings, configure_logs=False), _free_port()):
         pass
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,24 +16,17 @@ from gateway.app import create_app
 from gateway.pathways.loader import PROTOCOLS_DIR
 from gateway.settings import Settings
 from mappings.issues import MappingFileError
-from tests.conftest import serving
+from tests.conftest import _free_port, serving
 
 DIABETES = "cpts-diabetes-t2"
 URL = f"https://cpts-gateway.fr/fhir/PlanDefinition/{DIABETES}"
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
 def started(settings: Settings, **changes: Any) -> Iterator[httpx.Client]:
     """A gateway started (lifespan included) with these settings, and a client on it."""
     app = create_app(settings.model_copy(update={"ingest_worker": False, **changes}), configure_logs=False)
-    with serving(app, _port()) as base, httpx.Client(base_url=base, timeout=30) as http:
+    with serving(app, _free_port()) as base, httpx.Client(base_url=base, timeout=30) as http:
         yield http
 
 
