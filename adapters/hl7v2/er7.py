@@ -358,6 +358,9 @@ def parse_message(data: bytes) -> Er7Message:
             raise Hl7Error(f"invalid segment {line[:12]!r}: {why}", location=f"segment {position}")
         if name == "MSH" and position > 1:
             raise Hl7Error("a second MSH segment: split batches with split_messages", location=f"segment {position}")
+        if "\x00" in line:  # no HL7 v2 value holds one, and no database text column can store it
+            field = line[: line.index("\x00")].count(fs) + (1 if name == "MSH" else 0)
+            raise Hl7Error(f"a NUL character (0x00) in {name}-{field}", location=f"{name}-{field}")
         counts[name] = occurrence = counts.get(name, 0) + 1
         segments.append(Segment(name, line, occurrence, position, separators, codec))
     return Er7Message(text, codec, separators, segments)

@@ -113,6 +113,9 @@ def _calendar_ok(value: str) -> bool:
     return day <= calendar.monthrange(year, month)[1]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _check_string(kind: str, value: object) -> Problem | None:
     if not isinstance(value, str):
         return _wrong_type(kind, "string", value)
@@ -120,6 +123,10 @@ def _check_string(kind: str, value: object) -> Problem | None:
         return Problem("value", "VAL-EMPTY", f"{kind} must not be empty or only whitespace")
     if len(value) > MAX_STRING_LENGTH:
         return Problem("value", "VAL-PRIMITIVE", f"{kind} is longer than {MAX_STRING_LENGTH} characters")
+    control = _CONTROL.search(value)
+    if control is not None:  # FHIR R4 §2.1.28.0.1: below U+0020 only tab, CR and LF (a database cannot store U+0000)
+        where = control.start()
+        return Problem("value", "VAL-PRIMITIVE", f"{kind} has a control character U+{ord(value[where]):04X} at {where}")
     pattern = PATTERNS.get(kind)
     if pattern is not None and not pattern.fullmatch(value):
         return Problem("value", "VAL-PRIMITIVE", f"{kind} {value[:80]!r} is not valid ({_FORMAT_HINTS[kind]})")

@@ -395,3 +395,18 @@ def test_many_segments_are_read_in_linear_time() -> None:
     assert m.get("OBX[50000]-5") == "v"
     assert len(m.all("OBX")) == 50_000
     assert time.perf_counter() - start < 3.0
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b"MSH|^~\\&|\x00AM|CHU-X|GW|CPTS|20260302||ADT^A04|3975|P|2.5\rPID|||42\r", "MSH-3"),
+        (b"MSH|^~\\&|AM|CHU-X|GW|CPTS|20260302||ADT^A04|3975|P|2.5\rPID|||4\x002\r", "PID-3"),
+    ],
+)
+def test_a_nul_character_is_refused_where_it_is(data: bytes, where: str) -> None:
+    """Found by the property tests on PostgreSQL, whose text columns cannot hold it: refused, named, never stored."""
+    with pytest.raises(Hl7Error) as caught:
+        parse_message(data)
+    assert caught.value.location == where
+    assert "NUL" in caught.value.message

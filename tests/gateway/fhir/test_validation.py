@@ -779,3 +779,16 @@ def test_random_json_only_ever_raises_validation_failed(resource_type: str, body
     except ValidationFailed as failure:
         issues = failure.issues
     assert all(issue.severity == "error" and len(issue.expression) == 1 for issue in issues)
+
+
+@pytest.mark.parametrize("bad", ["A\u0000B", "tab\tCR\rLF\n ok but \u0007 bell", "a\u001fb"])
+def test_control_characters_are_refused_where_they_are(bad: str) -> None:
+    """FHIR strings hold no character below U+0020 but tab, CR and LF (PostgreSQL cannot even store U+0000)."""
+    found = issues_of({"resourceType": "Organization", "id": "o1", "name": bad})
+    assert [(i.expression, i.details_code) for i in found] == [(("Organization.name",), "VAL-PRIMITIVE")]
+    assert "control character" in found[0].diagnostics
+
+
+def test_tab_cr_and_lf_are_allowed() -> None:
+    resource = {"resourceType": "Organization", "id": "o1", "name": "a\tb\r\nc"}
+    assert validate_resource(resource) is resource

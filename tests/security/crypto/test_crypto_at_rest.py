@@ -50,12 +50,15 @@ def patient(resource_id: str = "pat-enc", nir: str = NIR) -> dict[str, Any]:
 
 
 def raw_dump(engine: Engine, tables: tuple[str, ...] = TABLES) -> str:
-    """Every value of every row of the tables, as text (bytes read as latin-1), lower-cased."""
+    """Every value of every row of the tables, as text (bytes read as latin-1), lower-cased. Integers (row keys,
+    version numbers) are left out: no secret is stored as one, and a key such as 233100 would match '33100'."""
     parts: list[str] = []
     with engine.connect() as conn:
         for table in tables:
             for row in conn.execute(text(f"SELECT * FROM {table}")):
                 for value in row:
+                    if isinstance(value, int):
+                        continue
                     parts.append(
                         bytes(value).decode("latin-1") if isinstance(value, bytes | memoryview) else str(value)
                     )
