@@ -6,6 +6,8 @@ slices its entries by them, and the national test kit selects those entries by t
 
 from __future__ import annotations
 
+from gateway.storage.slot_rows import SLOT_TYPE_SYSTEM as TRE_R314
+
 SAS_IG = "https://interop.esante.gouv.fr/ig/fhir/sas/StructureDefinition/"
 SAS_V1 = "http://sas.fr/fhir/StructureDefinition/"
 
@@ -27,7 +29,7 @@ IDNST_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
 V1_IDENTIFIER_TYPE = "http://interopsante.org/fhir/CodeSystem/fr-v2-0203"
 FR_CORE_IDENTIFIER_TYPE = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
 
-SLOT_TYPE_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R314-TypeCreneau/FHIR/TRE-R314-TypeCreneau"
+SLOT_TYPE_SYSTEM = TRE_R314  # the same system every capacity search reads (gateway/storage/slot_rows.py)
 SLOT_TYPES = frozenset({"PUBLIC", "SNP", "PRO", "CPTS"})  # sas-cpts-valueset-typecreneau
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 CONSULTATION_TYPES = frozenset({"AMB", "HH", "VR"})  # sas-valueset-typeconsultation
