@@ -102,6 +102,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.demo import DemoOptions
     from gateway.demo.credentials import print_credentials, register_demo_clients
+    from gateway.demo.exports import ExportRejected, ingest_exports, write_exports
     from gateway.demo.loader import DemoInvalid, load_demo
 
     store = _store(settings)
@@ -125,6 +126,19 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"demo territory: {args.centres} centres from {start}, {total} resources in {elapsed:.1f} s")
     for resource_type, number in sorted(counts.items()):
         print(f"  {resource_type:<18} {number:>8}")
+    if args.exports:
+        paths = write_exports(options, args.exports)
+        print(f"back-office exports: {len(paths)} files under {args.exports}")
+    if not args.no_backoffice:
+        started = time.perf_counter()
+        try:
+            records = ingest_exports(settings, store.engine, options)
+        except ExportRejected as exc:
+            print(f"demo: a back-office export was refused: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        elapsed = time.perf_counter() - started
+        accepted = records["accepted"]
+        print(f"back-office exports (opening hours, calls, acts, claims): {accepted} records in {elapsed:.1f} s")
     print_credentials(register_demo_clients(settings, store.engine, options), sys.stdout)
     return EXIT_OK
 
@@ -170,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--start", type=_parse_date, default=None, help="start date (default: today)")
     demo.add_argument("--if-empty", action="store_true", help="seed only when the database holds no resource")
     demo.add_argument("--no-validate", action="store_true", help="skip FHIR validation of the generated resources")
+    demo.add_argument(
+        "--exports", type=Path, metavar="DIR", help="also write the back-office CSV exports as DIR/<FINESS>/<kind>.csv"
+    )
+    demo.add_argument(
+        "--no-backoffice", action="store_true", help="skip the back-office exports (calls, acts, claims, opening hours)"
+    )
     demo.set_defaults(handler=cmd_demo)
 
     reindex = commands.add_parser("reindex", help="rebuild the search indexes from the stored resources")
