@@ -18,7 +18,7 @@ Tenant = str | None
 Item = tuple[Tenant, dict[str, Any]]
 
 
-def _structure(territory: Territory, clock: LocalClock) -> Iterator[Item]:
+def structure_items(territory: Territory, clock: LocalClock) -> Iterator[Item]:
     """The CPTS, then each centre's Organization, rooms, service, practitioners, roles and schedules."""
     cpts = territory.cpts
     yield None, structures.cpts_organization(cpts)
@@ -65,8 +65,8 @@ def generate_territory(options: DemoOptions) -> Iterator[Item]:
     """
     territory = plan_territory(options)
     clock = LocalClock(options.timezone)
-    yield from _structure(territory, clock)
+    yield from structure_items(territory, clock)
     yield from _activity(territory, clock)
 
 
-__all__ = ["Item", "Tenant", "generate_territory"]
+__all__ = ["Item", "Tenant", "generate_territory", "structure_items"]

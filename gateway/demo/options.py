@@ -27,12 +27,15 @@ class DemoOptions:
     seed: int = 1
     start: dt.date = field(default_factory=today_in)
     timezone: str = DEFAULT_TIMEZONE
+    staff_scale: float = 1.0  # > 1: bigger centres (benchmarks); 1: the default staff of 6 to 10 professionals
 
     def __post_init__(self) -> None:
         if not 1 <= self.centres <= 9999:
             raise ValueError(f"centres must be between 1 and 9999, not {self.centres}")
         if not 0 <= self.days <= 366:
             raise ValueError(f"days must be between 0 and 366, not {self.days}")
+        if not 1 <= self.staff_scale <= 5:
+            raise ValueError(f"staff_scale must be between 1 and 5, not {self.staff_scale}")
         ZoneInfo(self.timezone)  # raises for an unknown zone
 
     @property

@@ -111,14 +111,18 @@ def slug(text: str) -> str:
     return "".join(c for c in text.lower().translate(table) if c.isalnum() or c == "-").strip("-")
 
 
-def _staff(rng: random.Random) -> list[Profession]:
+def _staff(rng: random.Random, scale: float = 1.0) -> list[Profession]:
+    """The professions of one centre's staff; ``scale`` > 1 adds that share of GPs, nurses and physiotherapists
+    (bigger centres for benchmarks; 1 draws exactly the default territory)."""
     staff = [GP] * rng.randint(2, 4) + [NURSE] * rng.randint(1, 3) + [PHYSIO] * rng.randint(0, 2)
     staff += [DENTIST] * rng.randint(0, 2)
     staff += [p for p, share in ((MIDWIFE, 0.5), (PODIATRIST, 0.35), (CARDIOLOGIST, 0.35)) if rng.random() < share]
     low, high = PRACTITIONERS_PER_CENTRE
     while len(staff) < low:
         staff.append(rng.choice((GP, NURSE, PHYSIO)))
-    return staff[:high]
+    staff = staff[:high]
+    extra = round(len(staff) * (scale - 1))
+    return staff + [rng.choice((GP, NURSE, PHYSIO)) for _ in range(max(extra, 0))]
 
 
 def _rooms(rng: random.Random, finess: str) -> tuple[Room, ...]:
@@ -178,7 +182,7 @@ def _centre(options: DemoOptions, gazetteer: Gazetteer, index: int, taken: set[s
     rng = random.Random(f"{options.seed}/centre/{finess}")
     address = gazetteer.address(rng)
     rooms = _rooms(rng, finess)
-    staff = _staff(rng)
+    staff = _staff(rng, options.staff_scale)
     practitioners = []
     for n, profession in enumerate(staff):
         room = rooms[1] if profession is NURSE and len(rooms) > 1 else rooms[n % len(rooms)]
