@@ -17,6 +17,7 @@ from gateway import __version__
 from gateway.api import audit, capacity, fhir, ingest, oauth, ops, slot_capacity
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
+from gateway.dashboard import install_dashboard
 from gateway.errors import GatewayError, InvalidRequest, Issue, MethodNotAllowed, NotFound, operation_outcome
 from gateway.fhir.service import FhirService
 from gateway.fhir.transaction import BundleProcessor
@@ -149,6 +150,7 @@ def create_app(
     app.include_router(oauth.router)
     app.include_router(audit.router)
     app.include_router(capacity.router)
+    install_dashboard(app, settings)  # GET /dashboard: the coordinator's web page (gateway/dashboard/)
     _install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/ingest/": settings.max_ingest_bytes}

@@ -124,6 +124,19 @@ class Settings(BaseSettings):
         description="Coordinator-level indicator reports mask every count from 1 to this value (0: no masking), so "
         "that no patient can be singled out (architecture §8; mappings/measures/*.yaml name this setting)",
     )
+    dashboard_oidc_issuer: str | None = Field(
+        default=None,
+        description="The issuer of CPTS_EXTERNAL_ISSUERS that people log in with on GET /dashboard (authorization code "
+        "with PKCE); unset: no OIDC login on the dashboard",
+    )
+    dashboard_client_id: str = Field(default="cpts-dashboard", description="The dashboard's client_id at that issuer")
+    dashboard_client_secret: str | None = Field(
+        default=None,
+        description="Its client secret, for an issuer that registers the dashboard as a confidential client",
+    )
+    dashboard_session_minutes: int = Field(
+        default=480, ge=5, le=1440, description="Lifetime of a dashboard session (the cookie), from login"
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

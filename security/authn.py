@@ -1,12 +1,13 @@
 """Authentication: turn a request's credentials into a :class:`~security.principal.Principal`.
 
-Three ways in, tried in this order:
+Four ways in, tried in this order:
 
 1. ``Authorization: Bearer <JWT>``: the token's (unverified) ``iss`` picks the verifier that owns it, and that
    verifier checks everything (signature with a pinned algorithm, ``exp``/``nbf``/``iat``, ``aud``, ``iss``) before
    it builds the principal. A token whose issuer nobody trusts is refused.
-2. A verified TLS client certificate whose subject DN is on the ``sas-consumer`` allow-list (mutual TLS).
-3. Nothing: refused (401) unless ``CPTS_OPEN_ACCESS=true`` in development, which answers as the developer.
+2. A dashboard session cookie (security/session.py), for reading requests only.
+3. A verified TLS client certificate whose subject DN is on the ``sas-consumer`` allow-list (mutual TLS).
+4. Nothing: refused (401) unless ``CPTS_OPEN_ACCESS=true`` in development, which answers as the developer.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ class CertificateAdmission(Protocol):
     def principal(self, connection: HTTPConnection) -> Principal | None: ...
 
 
+class SessionAdmission(Protocol):
+    """Admits a browser session (the dashboard's cookie) as a principal, or answers None when there is none."""
+
+    def principal(self, connection: HTTPConnection) -> Principal | None: ...
+
+
 def unauthenticated(reason: str, *, error: str = "invalid_token") -> Unauthenticated:
     failure = Unauthenticated(reason, expression="Authorization")
     failure.headers = {"WWW-Authenticate": f'{CHALLENGE}, error="{error}"'}
@@ -69,10 +76,12 @@ class Authenticator:
         settings: Settings,
         verifiers: Sequence[TokenVerifier] = (),
         certificates: CertificateAdmission | None = None,
+        sessions: SessionAdmission | None = None,
     ) -> None:
         self.settings = settings
         self.verifiers = list(verifiers)
         self.certificates = certificates
+        self.sessions = sessions
 
     def authenticate(self, connection: HTTPConnection) -> Principal:
         header = connection.headers.get("authorization")
@@ -83,6 +92,10 @@ class Authenticator:
                     "the Authorization header must be 'Bearer <access token>'", error="invalid_request"
                 )
             return self.verify(token.strip())
+        if self.sessions is not None:
+            session = self.sessions.principal(connection)
+            if session is not None:
+                return session
         if self.certificates is not None:
             principal = self.certificates.principal(connection)
             if principal is not None:
@@ -111,6 +124,7 @@ __all__ = [
     "CHALLENGE",
     "Authenticator",
     "CertificateAdmission",
+    "SessionAdmission",
     "TokenVerifier",
     "unauthenticated",
     "unverified_claims",

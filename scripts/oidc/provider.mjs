@@ -5,7 +5,10 @@
 // It makes fresh signing keys at every start (RSA for RS256/PS256, P-256 for ES256; nothing is written to disk),
 // enables the client_credentials grant with JWT access tokens for one resource indicator (the gateway's audience,
 // OIDC_AUDIENCE, default "urn:cpts-gateway"), and adds Pro Santé Connect-like claims to the access tokens of its test
-// clients. When it listens it prints its issuer URL alone on one line of stdout; everything else goes to stderr.
+// clients. It also registers the coordinator dashboard's login client (DASHBOARD: authorization code with PKCE, a
+// public "native" client whose loopback redirect URI may use any port) with the development login form (any login,
+// any password: the login becomes the token's sub). When it listens it prints its issuer URL alone on one line of
+// stdout; everything else goes to stderr.
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import process from 'node:process';
@@ -59,6 +62,15 @@ const CLIENTS = {
   'psc-without-acr': [{ ...PRACTITIONER, acr: undefined }, 'RS256', 300],
 };
 
+const DASHBOARD = {
+  client_id: 'cpts-dashboard',
+  application_type: 'native',
+  token_endpoint_auth_method: 'none',
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+  redirect_uris: ['http://127.0.0.1/dashboard/api/callback', 'http://localhost/dashboard/api/callback'],
+};
+
 function signingKeys() {
   const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
   const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
@@ -77,11 +89,11 @@ function configuration() {
       redirect_uris: [],
       response_types: [],
       token_endpoint_auth_method: 'client_secret_basic',
-    })),
+    })).concat([DASHBOARD]),
     jwks: { keys: signingKeys() },
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: true }, // the login and consent forms of the dashboard client's code flow
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
       resourceIndicators: {
@@ -92,7 +104,7 @@ function configuration() {
           if (resourceIndicator !== AUDIENCE && resourceIndicator !== OTHER_AUDIENCE) {
             throw new Provider.errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
           }
-          const [, alg] = CLIENTS[client.clientId];
+          const [, alg] = CLIENTS[client.clientId] || [{}, 'ES256'];
           return { scope: 'openid scope_all', audience: resourceIndicator, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
         },
       },
