@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
-from gateway.api import audit, capacity, fhir, ingest, oauth, ops, slot_capacity
+from gateway.api import audit, capacity, fhir, ingest, oauth, ops, slot_capacity, subscriptions
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
 from gateway.dashboard import install_dashboard
@@ -31,6 +31,8 @@ from gateway.runtime import warm_and_freeze
 from gateway.settings import Settings, get_settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
+from gateway.subscriptions.delivery import Deliverer
+from gateway.subscriptions.worker import SubscriptionWorker
 from gateway.telemetry import Metrics, TelemetryMiddleware, configure_logging
 from security.audit import AuditTrail
 from security.auditing import AuditMiddleware
@@ -106,6 +108,10 @@ def create_app(
         if worker is not None:
             worker.start()
         app.state.worker = worker
+        notifier = None
+        if settings.subscription_worker:
+            notifier = SubscriptionWorker(Deliverer(settings, engine), settings.subscription_poll_seconds)
+            notifier.start()
         listener = None
         if settings.mllp_port is not None:
             listener = MllpServer(
@@ -123,6 +129,8 @@ def create_app(
             await listener.close()
         if worker is not None:
             await worker.stop()
+        if notifier is not None:
+            await notifier.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -151,6 +159,7 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(capacity.router)
     install_dashboard(app, settings)  # GET /dashboard: the coordinator's web page (gateway/dashboard/)
+    app.include_router(subscriptions.router)
     _install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/ingest/": settings.max_ingest_bytes}

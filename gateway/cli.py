@@ -211,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     from security.crypto_console import add_commands as add_crypto_commands
 
     add_crypto_commands(commands)
+    from gateway.subscriptions.console import add_commands as add_subscription_commands
+
+    add_subscription_commands(commands)
     return parser
 
 

@@ -137,6 +137,28 @@ class Settings(BaseSettings):
     dashboard_session_minutes: int = Field(
         default=480, ge=5, le=1440, description="Lifetime of a dashboard session (the cookie), from login"
     )
+    subscription_worker: bool = Field(
+        default=True, description="Run a background Subscription delivery worker in each API process"
+    )
+    subscription_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    subscription_timeout_seconds: float = Field(
+        default=10, gt=0, le=120, description="Time limit of one notification request to a subscriber's endpoint"
+    )
+    subscription_retry_base_seconds: float = Field(
+        default=30, gt=0, description="Delay before the first retry of a failed notification; doubles each retry"
+    )
+    subscription_retry_max_seconds: float = Field(default=3600, gt=0, description="Longest delay between retries")
+    subscription_max_attempts: int = Field(
+        default=6, ge=1, le=50, description="Attempts of one notification before its delivery is marked failed"
+    )
+    subscription_error_after: int = Field(
+        default=10,
+        ge=1,
+        description="Consecutive failed attempts (over all its notifications) that put a Subscription in status error",
+    )
+    subscription_lease_seconds: float = Field(
+        default=60, gt=0, description="A delivery whose worker is silent this long is taken by another worker"
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

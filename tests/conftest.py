@@ -33,6 +33,9 @@ SHARED = Path(os.environ.get("CPTS_SHARED_DIR", Path(__file__).resolve().parents
 HL7V2_CORPORA = SHARED / "corpora" / "hl7v2"
 
 TABLES = (  # audit_event and audit_head are append-only: never emptied (tests read the events they caused)
+    "subscription_attempt",
+    "subscription_delivery",
+    "subscription",
     "centre_sync",
     "oauth_jti",
     "oauth_client",
@@ -86,6 +89,7 @@ def settings(database_url: str) -> Settings:
         open_access=True,
         rate_limit_per_minute=0,  # the suite sends thousands of requests as one principal; tests/security throttles
         keys_dir=Path(tempfile.mkdtemp(prefix="cpts-keys-")),
+        subscription_worker=False,  # tests/gateway/subscriptions/ run their own workers, with short retry delays
     )
 
 

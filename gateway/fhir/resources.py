@@ -26,6 +26,7 @@ SUPPORTED_TYPES: tuple[str, ...] = (
     "Claim",
     "ClaimResponse",
     "Communication",
+    "Subscription",
 )
 
 SUPPORTED = frozenset(SUPPORTED_TYPES)

@@ -28,6 +28,9 @@ from gateway.sas.search import sas_search
 from gateway.settings import Settings
 from gateway.storage.db import read_transaction, write_transaction
 from gateway.storage.store import StoredResource, WriteItem, WriteOutcome, build_store
+from gateway.subscriptions import registry as subscriptions
+from gateway.subscriptions.criteria import check_subscription, criteria_request, try_criteria
+from gateway.subscriptions.subscribers import SUBSCRIPTION, check_owner, owner_keep
 from security.access import AccessPolicy, disclosed
 from security.ledger import current
 from security.principal import Principal
@@ -98,6 +101,7 @@ class FhirService:
         if stored is None:
             raise NotFound(f"{label} is not known", expression=label.split("/")[0])
         self.access.check_read(conn, principal, stored)
+        check_owner(principal, stored)  # a Subscription: its subscriber's only
         return stored
 
     def read(self, principal: Principal, resource_type: str, resource_id: str, base: str) -> FhirResponse:
@@ -234,12 +238,15 @@ class FhirService:
             max_count=self.settings.max_page_size,
         )
         self.access.check_search(principal, request)
+        keep = self.access.keep(principal)
+        if resource_type == SUBSCRIPTION and not principal.is_developer:
+            keep = owner_keep(principal, keep)
         with read_transaction(self.engine) as conn:
             result = self.search_engine.search(
                 conn,
                 request,
                 principal.visibility,
-                self.access.keep(principal),
+                keep,
                 self.access.include_keep(principal),
             )
             stale = self._stale_capacity(conn, principal, request, result.matches)
@@ -295,6 +302,11 @@ class FhirService:
                     expression=f"{resource_type}.id",
                 )
         principal.require("create" if resource_id is None else "update", resource_type)
+        if resource_type == SUBSCRIPTION:  # criteria and channel checked; the criteria searched as the subscriber
+            resource, spec = check_subscription(resource)
+            self.access.check_search(principal, criteria_request(spec.criteria_type, spec.pairs))
+            with read_transaction(self.engine) as conn:
+                try_criteria(self.search_engine, conn, spec, principal.visibility)
         return resource
 
     def write(self, principal: Principal, items: Sequence[WriteItem]) -> list[WriteOutcome]:
@@ -309,6 +321,7 @@ class FhirService:
             verb = {"POST": "create", "DELETE": "delete"}.get(items[0].method, "update")
             current().note(verb, items[0].resource_type)
         with write_transaction(self.engine) as conn:
+            subscriptions.before_write(conn, self.store, principal, items)
             for item in items:
                 if item.resource is not None:
                     self.access.check_write(conn, principal, item.resource_type, item.resource)
@@ -318,6 +331,7 @@ class FhirService:
                         self.access.check_write(conn, principal, item.resource_type, replaced.json())
             slots = self.booking.plan(conn, principal, items)  # the Slots the Appointments take or give back
             outcomes = self.store.write(conn, [*items, *slots])[: len(items)]
+            subscriptions.after_write(conn, principal, items, outcomes)
         disclosed(principal, [o.stored for o in outcomes if o.stored is not None])
         return outcomes
 

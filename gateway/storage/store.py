@@ -10,7 +10,7 @@ indexed through blind indexes (``security/protect.py``); every read gives back t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Literal
@@ -60,6 +60,7 @@ DATETIME_KINDS = frozenset({"date", "slot"})
 _CHUNK = 400
 _CREATE_RACE_ATTEMPTS = 3
 Outcome = Literal["created", "updated", "unchanged", "deleted", "absent"]
+WriteObserver = Callable[[Connection, Sequence["StoredResource"]], None]
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,13 @@ def row_to_stored(row: Any, *, method: str | None = None, protector: Protector |
 
 
 def build_store(engine: Engine, settings: Settings) -> ResourceStore:
-    """The store with the settings' data keys: the one place the API, ingest and the command line get theirs."""
-    return ResourceStore(engine, settings.tz, protector_for(settings))
+    """The store with the settings' data keys: the one place the API, ingest and the command line get theirs;
+    every write through it queues the notifications of the Subscriptions it matches (gateway/subscriptions/)."""
+    from gateway.subscriptions.matcher import SubscriptionMatcher  # late: the matcher searches this store
+
+    store = ResourceStore(engine, settings.tz, protector_for(settings))
+    store.observers.append(SubscriptionMatcher(store, settings))
+    return store
 
 
 class ResourceStore:
@@ -155,6 +161,7 @@ class ResourceStore:
         self.engine = engine
         self.zone = zone
         self._protector = protector
+        self.observers: list[WriteObserver] = []  # called after each write, in its transaction
 
     @property
     def protector(self) -> Protector | None:
@@ -258,8 +265,16 @@ class ResourceStore:
             plan = _Plan(had_rows=set(state))
             outcomes = [self._plan_item(item, state, plan) for item in items]
             if self._apply_unless_raced(conn, plan):
+                self._observe(conn, outcomes)
                 return outcomes
         raise Conflict("another transaction keeps creating the same resources; retry the request")
+
+    def _observe(self, conn: Connection, outcomes: Sequence[WriteOutcome]) -> None:
+        """Tell the observers (Subscription matching) what was created or updated, in the write's transaction."""
+        if self.observers:
+            written = [o.stored for o in outcomes if o.stored is not None and o.outcome in ("created", "updated")]
+            for observer in self.observers:
+                observer(conn, written)
 
     def _apply_unless_raced(self, conn: Connection, plan: _Plan) -> bool:
         """Apply the plan; False when, on PostgreSQL, another transaction committed one of its new rows first.
@@ -545,6 +560,7 @@ __all__ = [
     "ResourceStore",
     "StoredResource",
     "WriteItem",
+    "WriteObserver",
     "WriteOutcome",
     "build_store",
     "content_hash",

@@ -9,6 +9,7 @@ from gateway.capacity import models as capacity_models  # noqa: F401  (registers
 from gateway.ingest import models as ingest_models  # noqa: F401  (registers the ingest tables)
 from gateway.storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from gateway.storage.db import make_engine
+from gateway.subscriptions import models as subscription_models  # noqa: F401  (the subscription tables)
 from security import models as security_models  # noqa: F401  (registers the security tables)
 
 target_metadata = SQLModel.metadata

@@ -35,6 +35,7 @@ RESOURCE_TYPES = [
     "Claim",
     "ClaimResponse",
     "Communication",
+    "Subscription",
 ]
 TYPE_INTERACTIONS = {
     "read",
@@ -91,7 +92,7 @@ def test_capability_statement_is_valid_fhir(capability: dict[str, Any]) -> None:
     assert capability["format"] == ["application/fhir+json", "json"]
 
 
-def test_lists_exactly_the_23_resource_types(capability: dict[str, Any]) -> None:
+def test_lists_exactly_the_24_resource_types(capability: dict[str, Any]) -> None:
     assert [r["type"] for r in capability["rest"][0]["resource"]] == RESOURCE_TYPES
 
 

@@ -326,6 +326,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "received": "2025-03-04T09:12:00+01:00",
         "recipient": [{"reference": "Organization/msp-lumiere"}],
     },
+    "Subscription": {
+        "resourceType": "Subscription",
+        "id": "adressages-recus",
+        "status": "requested",
+        "reason": "adressages reçus par le centre",
+        "criteria": "Task?status=requested",
+        "channel": {"type": "rest-hook", "endpoint": "https://si.example.fr/notifications"},
+    },
 }
 
 
