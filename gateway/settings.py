@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Consecutive failed attempts (over all its notifications) that put a Subscription in status error",
     )
+    subscription_endpoints: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes notification endpoints must start with (a JSON list); empty: any "
+        "http(s) endpoint in development, none in production (gateway/subscriptions/endpoints.py)",
+    )
     subscription_lease_seconds: float = Field(
         default=60, gt=0, description="A delivery whose worker is silent this long is taken by another worker"
     )

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine
 
 from gateway.capacity.freshness import stale_warnings
-from gateway.errors import Forbidden, Gone, InvalidRequest, Issue, NotFound, operation_outcome
+from gateway.errors import Forbidden, Gone, InvalidRequest, Issue, NotFound, ValidationFailed, operation_outcome
 from gateway.fhir.booking import SlotBooking
 from gateway.fhir.dates import DateFormatError, parse_range
 from gateway.fhir.ids import deterministic_id, is_valid_id, new_id
@@ -30,6 +30,7 @@ from gateway.storage.db import read_transaction, write_transaction
 from gateway.storage.store import StoredResource, WriteItem, WriteOutcome, build_store
 from gateway.subscriptions import registry as subscriptions
 from gateway.subscriptions.criteria import check_subscription, criteria_request, try_criteria
+from gateway.subscriptions.endpoints import endpoint_refusal
 from gateway.subscriptions.subscribers import SUBSCRIPTION, check_owner, owner_keep
 from security.access import AccessPolicy, disclosed
 from security.ledger import current
@@ -304,6 +305,11 @@ class FhirService:
         principal.require("create" if resource_id is None else "update", resource_type)
         if resource_type == SUBSCRIPTION:  # criteria and channel checked; the criteria searched as the subscriber
             resource, spec = check_subscription(resource)
+            refusal = endpoint_refusal(spec.endpoint, self.settings)
+            if refusal is not None:
+                raise ValidationFailed(
+                    [Issue("error", "value", refusal, ("Subscription.channel.endpoint",), "API-SUBSCRIPTION-ENDPOINT")]
+                )
             self.access.check_search(principal, criteria_request(spec.criteria_type, spec.pairs))
             with read_transaction(self.engine) as conn:
                 try_criteria(self.search_engine, conn, spec, principal.visibility)

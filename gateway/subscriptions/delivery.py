@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from gateway.settings import Settings
 from gateway.storage.db import read_transaction
 from gateway.storage.store import build_store
+from gateway.subscriptions.endpoints import endpoint_refusal
 from gateway.subscriptions.notification import Notification, audit_record, build
 from gateway.subscriptions.outbox import AttemptResult, Outbox, now
 from security.access import AccessPolicy
@@ -59,7 +60,9 @@ class Deliverer:
     def send(self, notification: Notification) -> AttemptResult:
         started, clock = now(), time.perf_counter()
         status: int | None = None
-        error: str | None = None
+        error = endpoint_refusal(notification.url, self.settings)
+        if error is not None:  # the policy changed since the Subscription was written: nothing is sent
+            return AttemptResult(started, 0, None, error, notification.content, notification.reason)
         try:
             with self.http.stream(  # the answer's body is never read: only its status counts
                 notification.method, notification.url, headers=notification.headers, content=notification.body
