@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
-from gateway.api import audit, capacity, fhir, ingest, oauth, ops, slot_capacity
+from gateway.api import audit, capacity, conformance, fhir, ingest, oauth, ops, slot_capacity
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
 from gateway.errors import GatewayError, InvalidRequest, Issue, MethodNotAllowed, NotFound, operation_outcome
@@ -149,6 +149,7 @@ def create_app(
     app.include_router(oauth.router)
     app.include_router(audit.router)
     app.include_router(capacity.router)
+    app.include_router(conformance.router)
     _install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/ingest/": settings.max_ingest_bytes}
