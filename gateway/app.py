@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
-from gateway.api import audit, capacity, fhir, ingest, oauth, ops, slot_capacity, subscriptions
+from gateway.api import audit, capacity, conformance, fhir, ingest, oauth, ops, slot_capacity, subscriptions
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
 from gateway.dashboard import install_dashboard
@@ -160,6 +160,7 @@ def create_app(
     app.include_router(capacity.router)
     install_dashboard(app, settings)  # GET /dashboard: the coordinator's web page (gateway/dashboard/)
     app.include_router(subscriptions.router)
+    app.include_router(conformance.router)
     _install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/ingest/": settings.max_ingest_bytes}

@@ -214,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.subscriptions.console import add_commands as add_subscription_commands
 
     add_subscription_commands(commands)
+
+    from conformance.console import add_commands as add_conformance_commands
+
+    add_conformance_commands(commands)
     return parser
 
 
