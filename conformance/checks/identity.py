@@ -38,11 +38,11 @@ def _ins(patient: Resource) -> list[tuple[int, str]]:
 @check(
     "ins-qualified-only",
     title="An INS is exported only for a qualified identity",
-    description="A patient whose identity status is not VALI or QUAL carries no INS (the INS may be shared only for a "
+    description="A patient whose identity status is not QUAL carries no INS (the INS may be shared only for a "
     "qualified identity; otherwise it stays in the centre software).",
     source=f"{FR_CORE}; label e-santé CDS identity vigilance (RNIV)", verifies=["IDN-01"], group=IDENTITY,
     kind="record", applies=PATIENT_RECORDS,
-    fix="Export the INS (ins, PID-3 INS repetition, Patient.identifier) only when the identity status is VALI or QUAL.",
+    fix="Export the INS (ins, PID-3 INS repetition, Patient.identifier) only when the identity status is QUAL.",
 )  # fmt: skip
 def ins_qualified_only(record: Record) -> Iterator[Message]:
     qualified = set(terms()["identity_status"]["qualified"])

@@ -92,7 +92,7 @@ def _patient(
     identifier: list[dict[str, Any]] = [
         {"use": "usual", "type": concept(codes.V2_IDENTIFIER_TYPE, "PI"), "system": ipp_system, "value": ipp}
     ]
-    if status in ("RECUP", "QUAL"):
+    if status == "QUAL":  # the INS is shared only for a qualified identity; a retrieved one stays in the centre's SI
         nir = identifiers.nir(gender, birth, born_in.insee, rng.randint(1, 999))
         identifier.append(
             {

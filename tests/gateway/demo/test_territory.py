@@ -176,7 +176,7 @@ def test_practitioners_have_rpps_and_idnat_ps_with_luhn_key(territory: Stream) -
         assert rpps["type"]["coding"][0]["code"] == "RPPS" and idnat["type"]["coding"][0]["code"] == "IDNPS"
 
 
-def test_patients_carry_ins_only_for_retrieved_or_qualified_identities(territory: Stream) -> None:
+def test_patients_carry_ins_only_for_qualified_identities(territory: Stream) -> None:
     patients = of_type(territory, "Patient")
     assert 4 * 130 <= len(patients) <= 4 * 170
     statuses: collections.Counter[str] = collections.Counter()
@@ -189,7 +189,7 @@ def test_patients_carry_ins_only_for_retrieved_or_qualified_identities(territory
         ipp = next(i for i in patient["identifier"] if i["type"]["coding"][0]["code"] == "PI")
         assert ipp["system"].startswith("urn:cpts-gateway:ipp:35")
         ins_ids = [i for i in patient["identifier"] if i["system"] == "urn:oid:1.2.250.1.213.1.4.10"]
-        assert bool(ins_ids) == (status in ("RECUP", "QUAL"))
+        assert bool(ins_ids) == (status == "QUAL")  # a retrieved INS stays in the centre's SI (not shared)
         for ins_id in ins_ids:
             value = ins_id["value"]
             assert ins_id["type"]["coding"][0] == {"system": FR_TYPE, "code": "INS-NIR-TEST", "display": "NIR TEST"}
