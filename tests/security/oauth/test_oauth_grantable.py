@@ -65,7 +65,13 @@ def test_everything_allowed_is_granted_in_full(requested: str) -> None:
         (
             "practitioner",
             "system/*.cruds",
-            ["system/*.rs", "system/Appointment.cud", "system/ServiceRequest.cud", "system/Task.cud"],
+            [
+                "system/*.rs",
+                "system/Appointment.cud",
+                "system/CarePlan.cud",
+                "system/ServiceRequest.cud",
+                "system/Task.cud",
+            ],
         ),
         ("sas-consumer", "system/Slot.rs system/Schedule.rs", ["system/Slot.rs", "system/Schedule.r"]),
         ("coordinator", "system/Patient.rs user/Slot.rs openid", []),
