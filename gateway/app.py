@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
 from gateway.api import audit, capacity, conformance, fhir, ingest, oauth, ops, slot_capacity, subscriptions
+from gateway.api import pathways as pathway_routes
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
 from gateway.dashboard import install_dashboard
@@ -153,6 +154,7 @@ def create_app(
     app.state.audit = AuditTrail(engine, settings)
     app.include_router(ops.router)
     app.include_router(slot_capacity.router)  # before /fhir/{type}/{id}: "$capacity" is not an id
+    app.include_router(pathway_routes.router)  # likewise "$apply"
     app.include_router(fhir.router)
     app.include_router(ingest.router)
     app.include_router(oauth.router)

@@ -80,7 +80,7 @@ def text_of(value: Value | None) -> str | None:
 
 def load_functions() -> None:
     """Import the function modules so that their registrations run (idempotent)."""
-    from mappings.functions import agenda, capacity, conditions, french, hl7, values  # noqa: F401
+    from mappings.functions import agenda, capacity, conditions, french, hl7, pathways, values  # noqa: F401
 
 
 __all__ = [

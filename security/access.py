@@ -156,7 +156,7 @@ class AccessPolicy:
         facts = self.consent.facts(conn, actor, [p for ids in about for p in ids])
         ledger = current()
         decisions: list[Decision] = []
-        for (stored, _body), patients in zip(items, about, strict=True):
+        for (stored, body), patients in zip(items, about, strict=True):
             if not patients:  # patient data about no one in particular: its own centre's only
                 mine = stored.tenant is not None and stored.tenant in actor.structures
                 decision = Decision(mine, consent.HOLDING_CENTRE if mine else consent.NO_PATIENT)
@@ -167,6 +167,8 @@ class AccessPolicy:
                 ]
                 refused = next((d for d in per_patient if not d.permit), None)
                 decision = refused or per_patient[0]
+                if decision.reason == consent.REQUIRED and consent.addressed_to(actor, stored.resource_type, body):
+                    decision = Decision(True, consent.REFERRAL)  # the referral's recipient (rule 4)
             (ledger.permits if decision.permit else ledger.denials)[decision.reason] += 1
             decisions.append(decision)
         return decisions

@@ -21,7 +21,7 @@ from security.ledger import MAX_LISTED, Ledger, open_ledger
 from security.principal import Principal
 from security.protect import redact_query
 
-AUDITED_PREFIXES = ("/fhir", "/ingest", "/audit", "/conformance", "/dashboard/api", "/capacity")
+AUDITED_PREFIXES = ("/fhir", "/ingest", "/audit", "/conformance", "/dashboard/api", "/capacity", "/pathways")
 UNAUDITED = frozenset({"/fhir/metadata"})
 log = logging.getLogger("cpts.audit")
 

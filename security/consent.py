@@ -10,6 +10,9 @@ The decision for one patient and one practitioner, in this order:
 3. No applicable Consent: an active member of the patient's care team (équipe de soins: an active CareTeam of the
    patient listing the practitioner, or one of their PractitionerRoles, among its current participants) is
    presumed permitted, ``CONSENT-PRESUMED-CARE-TEAM``; anyone else is refused, ``CONSENT-REQUIRED``.
+4. A referral addressed to the practitioner (a Task whose ``owner``, a ServiceRequest whose ``performer``
+   designates them or their centre) is theirs to read and answer even before they join the care team:
+   ``CONSENT-REFERRAL-RECIPIENT`` where rule 3 would refuse; an objection (rule 2) still wins.
 
 A sharing Consent is a Consent of the patient with status ``active``, scope ``patient-privacy``, in force now
 (``provision.period``), and not one of the DMP consents mapped from the HL7 ZFA segment (categories
@@ -52,6 +55,8 @@ CARE_TEAM = "CONSENT-PRESUMED-CARE-TEAM"
 REQUIRED = "CONSENT-REQUIRED"
 NO_PATIENT = "CONSENT-NOT-PATIENT-DATA"
 UNKNOWN_PATIENT = "CONSENT-UNKNOWN-PATIENT"
+REFERRAL = "CONSENT-REFERRAL-RECIPIENT"
+RECIPIENT_ELEMENT = {"Task": "owner", "ServiceRequest": "performer"}
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,14 @@ def in_care_team(actor: Actor, care_team: dict[str, Any], now: str) -> bool:
     return False
 
 
+def addressed_to(actor: Actor, resource_type: str, resource: dict[str, Any]) -> bool:
+    """The resource is a referral whose recipient designates the actor (rule 4)."""
+    element = RECIPIENT_ELEMENT.get(resource_type)
+    value = resource.get(element) if element else None
+    recipients = value if isinstance(value, list) else [value]
+    return any(isinstance(r, dict) and _designates(actor, {"reference": r}) for r in recipients)
+
+
 # -- the engine over the store ---------------------------------------------------------------------------------------
 class ConsentEngine:
     """Loads the facts for a batch of resources in a few queries and decides per patient."""
@@ -331,6 +344,7 @@ __all__ = [
     "HOLDING_CENTRE",
     "NO_PATIENT",
     "OBJECTION",
+    "REFERRAL",
     "REQUIRED",
     "UNKNOWN_PATIENT",
     "Actor",
@@ -338,6 +352,7 @@ __all__ = [
     "Decision",
     "PatientFacts",
     "SharingConsent",
+    "addressed_to",
     "decide",
     "in_care_team",
     "patient_ids",

@@ -16,7 +16,16 @@ DEVELOPER = "developer"  # the open-access principal of development mode; never 
 
 Tenancy = Literal["own", "all", "sandbox", "none"]
 Operation = Literal[
-    "ingest", "indicators", "indicators-financial", "capacity", "conformance", "clients", "keys", "audit", "metrics"
+    "ingest",
+    "indicators",
+    "indicators-financial",
+    "capacity",
+    "conformance",
+    "clients",
+    "keys",
+    "audit",
+    "metrics",
+    "pathways",
 ]
 
 

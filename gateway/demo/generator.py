@@ -11,6 +11,7 @@ from gateway.demo.careteams import centre_care_teams
 from gateway.demo.consents import centre_consents
 from gateway.demo.localtime import LocalClock
 from gateway.demo.options import DemoOptions
+from gateway.demo.pathways import centre_pathways
 from gateway.demo.patients import centre_patients
 from gateway.demo.territory import Territory, plan_territory
 
@@ -38,7 +39,7 @@ def structure_items(territory: Territory, clock: LocalClock) -> Iterator[Item]:
 
 
 def _activity(territory: Territory, clock: LocalClock) -> Iterator[Item]:
-    """Per centre: patients, their care teams and sharing choices, then the agenda (each Slot, then its
+    """Per centre: patients, their care teams, sharing choices and pathways, then the agenda (each Slot, then its
     Appointment)."""
     for centre in territory.centres:
         tenant = centre.finess
@@ -51,6 +52,8 @@ def _activity(territory: Territory, clock: LocalClock) -> Iterator[Item]:
             yield tenant, care_team
         for consent in centre_consents(territory, centre, specs, clock):
             yield tenant, consent
+        for resource in centre_pathways(territory, centre, specs, clock):
+            yield tenant, resource
         for resource in centre_agenda(territory, centre, specs, clock):
             yield tenant, resource
 

@@ -335,6 +335,31 @@ def _cpl_3(obj: JSON, ctx: Context) -> Iterator[str]:
         yield ""
 
 
+@invariant(
+    "gw-cpl-1",
+    "CarePlanActivityDetail",
+    "A pathway activity's due date (urn:cpts-gateway:extension:activity-due) is kept only while it is pending",
+)
+def _gw_cpl_1(obj: JSON, ctx: Context) -> Iterator[str]:
+    if obj.get("status") in ("not-started", "scheduled", "in-progress", "on-hold"):
+        return
+    for index, extension in _items(obj, "extension"):
+        if extension.get("url") == "urn:cpts-gateway:extension:activity-due":
+            yield f".extension[{index}]"
+
+
+_TASK_STATUSES = frozenset(
+    {"draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress", "on-hold",
+     "failed", "completed", "entered-in-error"}
+)  # fmt: skip
+
+
+@invariant("gw-task-1", "Task", "A task's status SHALL be a code of the R4 task-status value set (required binding)")
+def _gw_task_1(obj: JSON, ctx: Context) -> Iterator[str]:
+    if isinstance(obj.get("status"), str) and obj["status"] not in _TASK_STATUSES:
+        yield ".status"
+
+
 @invariant("inv-1", "Task", "A task's lastModified SHALL NOT be before its authoredOn")
 def _inv_1(obj: JSON, ctx: Context) -> Iterator[str]:
     if _after(obj, "authoredOn", "lastModified"):

@@ -23,6 +23,8 @@ from gateway.fhir.representation import history_bundle, link_url, searchset
 from gateway.fhir.resources import SUPPORTED
 from gateway.fhir.search import SearchEngine
 from gateway.fhir.validation import validate_resource
+from gateway.pathways.enrolment import enrolment_id
+from gateway.pathways.writes import PathwayWrites
 from gateway.sas import request as sas_request
 from gateway.sas.search import sas_search
 from gateway.settings import Settings
@@ -66,7 +68,10 @@ def resource_headers(stored: StoredResource, base: str) -> dict[str, str]:
 
 
 def business_id(resource_type: str, tenant: str | None, resource: dict[str, Any]) -> str:
-    """Deterministic id from the first business identifier (so a retried create changes nothing), else random."""
+    """Deterministic id from the first business identifier (so a retried create changes nothing), else random; a
+    pathway enrolment without identifier: one CarePlan per patient and protocol (gateway/pathways/enrolment.py)."""
+    if resource_type == "CarePlan" and not resource.get("identifier") and (found := enrolment_id(resource)):
+        return found
     for identifier in resource.get("identifier", []) if isinstance(resource.get("identifier"), list) else []:
         if isinstance(identifier, dict) and identifier.get("system") and identifier.get("value"):
             value = identifier["value"]
@@ -93,6 +98,7 @@ class FhirService:
         )
         self.access = AccessPolicy()
         self.booking = SlotBooking(self.store, self.access)
+        self.pathways = PathwayWrites(self.store, self.access, settings.tz)
 
     # -- reads -------------------------------------------------------------------------------------------------------
     def _visible(
@@ -335,8 +341,9 @@ class FhirService:
                     replaced = self.store.read(conn, item.resource_type, item.id)  # what an update or delete ends
                     if replaced is not None and not replaced.deleted:
                         self.access.check_write(conn, principal, item.resource_type, replaced.json())
+            teams = self.pathways.plan(conn, principal, items)  # referral states, the patients' cercles de soins
             slots = self.booking.plan(conn, principal, items)  # the Slots the Appointments take or give back
-            outcomes = self.store.write(conn, [*items, *slots])[: len(items)]
+            outcomes = self.store.write(conn, [*items, *teams, *slots])[: len(items)]
             subscriptions.after_write(conn, principal, items, outcomes)
         disclosed(principal, [o.stored for o in outcomes if o.stored is not None])
         return outcomes

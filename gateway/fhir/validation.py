@@ -91,8 +91,8 @@ def _build_field(alias: str, info: Any, choice_of: dict[str, str | None], aliase
     is_list, item = _unwrap(info.annotation)
     kind, model = _kind(item)
     enum = extra.get("enum_values")
-    if isinstance(enum, list) and "etc." in enum:  # an open list (Expression.language is extensible)
-        enum = None
+    if isinstance(enum, list) and ("etc." in enum or "+" in enum):  # an open or cut list (Expression.language is
+        enum = None  # extensible; Task.status is given as "draft | requested | received | accepted | +")
     partner = alias[1:] if alias.startswith("_") else f"_{alias}"
     return _Field(
         alias=alias,

@@ -165,6 +165,7 @@ def versioned(version: str) -> Json:
     return {"fullUrl": "http://gw/Slot/1", "resource": resource}
 
 
+ACTIVITY_DUE = {"url": "urn:cpts-gateway:extension:activity-due", "valueDate": "2026-02-15"}
 CASES: list[tuple[str, Json, Json, str]] = [
     # key, passing resource, failing resource, expected FHIRPath of the failure
     (
@@ -453,6 +454,30 @@ CASES: list[tuple[str, Json, Json, str]] = [
         "Bundle.entry[0].resource",
     ),
     ("bdl-12", bundle("message", {"resource": HEADER}), bundle("message", SLOT_ENTRY), "Bundle.entry[0].resource"),
+    (
+        "gw-task-1",
+        {"resourceType": "Task", "status": "in-progress", "intent": "order"},
+        {"resourceType": "Task", "status": "started", "intent": "order"},
+        "Task.status",
+    ),
+    (
+        "gw-cpl-1",
+        {
+            "resourceType": "CarePlan",
+            "status": "active",
+            "intent": "plan",
+            "subject": {"reference": "Patient/p"},
+            "activity": [{"detail": {"status": "not-started", "extension": [ACTIVITY_DUE]}}],
+        },
+        {
+            "resourceType": "CarePlan",
+            "status": "active",
+            "intent": "plan",
+            "subject": {"reference": "Patient/p"},
+            "activity": [{"detail": {"status": "completed", "extension": [ACTIVITY_DUE]}}],
+        },
+        "CarePlan.activity[0].detail.extension[0]",
+    ),
 ]
 
 

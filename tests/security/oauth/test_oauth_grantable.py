@@ -68,6 +68,7 @@ def test_everything_allowed_is_granted_in_full(requested: str) -> None:
             [
                 "system/*.rs",
                 "system/Appointment.cud",
+                "system/CarePlan.cud",
                 "system/ServiceRequest.cud",
                 "system/Subscription.cud",
                 "system/Task.cud",
