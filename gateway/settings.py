@@ -161,6 +161,11 @@ class Settings(BaseSettings):
         description="URL prefixes notification endpoints must start with (a JSON list); empty: any "
         "http(s) endpoint in development, none in production (gateway/subscriptions/endpoints.py)",
     )
+    conformance_endpoints: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes POST /conformance/runs may test (a JSON list); empty: any http(s) URL in "
+        "development, none in production (security/outbound.py)",
+    )
     subscription_lease_seconds: float = Field(
         default=60, gt=0, description="A delivery whose worker is silent this long is taken by another worker"
     )

@@ -20,10 +20,11 @@ from conformance.inputs import InputError, resolve
 from conformance.reporters.testreport import as_resource
 from conformance.runner import run_endpoint, run_exports
 from gateway.api.deps import PrincipalDep
-from gateway.errors import InvalidRequest, NotFound
+from gateway.errors import Forbidden, InvalidRequest, NotFound
 from gateway.storage.db import read_transaction, write_transaction
 from gateway.storage.store import WriteItem, build_store
 from security.ledger import current
+from security.outbound import outbound_refusal
 from security.principal import SANDBOX_TENANT, Principal
 
 router = APIRouter(tags=["conformance"])
@@ -82,6 +83,13 @@ async def create_run(request: Request, principal: PrincipalDep) -> JSONResponse:
     if endpoint is not None:
         if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
             raise InvalidRequest("endpoint must be an http(s) URL", expression="endpoint")
+        settings = request.app.state.settings
+        refusal = outbound_refusal(
+            endpoint, settings.conformance_endpoints, production=settings.env == "production",
+            setting="CPTS_CONFORMANCE_ENDPOINTS",
+        )  # fmt: skip
+        if refusal is not None:  # the gateway would fetch any URL an integrator names (server-side request forgery)
+            raise Forbidden(refusal, expression="endpoint", code="SEC-OUTBOUND")
         report = await run_in_threadpool(run_endpoint, endpoint, inputs)
     else:
         files = _exports(body)

@@ -5,31 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import Engine
 
 from gateway.settings import Settings
 from gateway.subscriptions.delivery import Deliverer
-from gateway.subscriptions.endpoints import endpoint_refusal
 from tests.gateway.subscriptions.conftest import drive, put, subscribe, task
 from tests.gateway.subscriptions.subscription_receiver import receiving
-
-
-@pytest.mark.parametrize(
-    ("env", "allowed", "endpoint", "refused"),
-    [
-        ("development", [], "http://127.0.0.1:9000/hook", False),  # development, no list: local receivers
-        ("development", ["https://si.centre-a.fr/fhir/"], "https://si.centre-a.fr/fhir/Task", False),
-        ("development", ["https://si.centre-a.fr/fhir/"], "https://si.centre-a.fr.evil.example/fhir/", True),
-        ("development", ["https://si.centre-a.fr/fhir/"], "http://169.254.169.254/latest/meta-data/", True),
-        ("production", [], "https://si.centre-a.fr/fhir/", True),  # production needs the list
-        ("production", ["http://si.centre-a.fr/"], "http://si.centre-a.fr/hook", True),  # and https
-        ("production", ["https://si.centre-a.fr/fhir/"], "https://si.centre-a.fr/fhir/", False),
-    ],
-)
-def test_endpoint_policy(env: str, allowed: list[str], endpoint: str, refused: bool) -> None:
-    settings = Settings.model_construct(env=env, subscription_endpoints=allowed)
-    assert (endpoint_refusal(endpoint, settings) is not None) == refused
 
 
 def test_an_endpoint_outside_the_policy_is_never_called(
