@@ -50,6 +50,7 @@ TABLES = (  # audit_event and audit_head are append-only: never emptied (tests r
     "search_string",
     "search_number",
     "search_slot",
+    "fact_appointment",
     "resource_version",
     "resource",
 )

@@ -11,6 +11,7 @@ from gateway.fhir.dates import DateFormatError, parse_range
 from gateway.fhir.paths import evaluate
 from gateway.fhir.resources import SUPPORTED
 from gateway.fhir.searchparams import SearchParam, registry
+from gateway.storage.fact_rows import appointment_row, slot_facts
 from gateway.storage.references import parse_reference
 from gateway.storage.slot_rows import slot_row
 
@@ -33,6 +34,7 @@ class IndexRows:
     string: list[dict[str, Any]] = field(default_factory=list)
     number: list[dict[str, Any]] = field(default_factory=list)
     slot: list[dict[str, Any]] = field(default_factory=list)  # one row per Slot (gateway/storage/slot_rows.py)
+    appointment: list[dict[str, Any]] = field(default_factory=list)  # one per Appointment (storage/fact_rows.py)
 
 
 CONTACT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
@@ -130,7 +132,11 @@ def index_resource(resource: dict[str, Any], zone: tzinfo) -> IndexRows:
     if resource["resourceType"] == "Slot":
         capacity = slot_row(resource, zone)
         if capacity is not None:
-            rows.slot.append(capacity)
+            rows.slot.append({**capacity, **slot_facts(resource, zone)})
+    elif resource["resourceType"] == "Appointment":
+        fact = appointment_row(resource, zone)
+        if fact is not None:
+            rows.appointment.append(fact)
     return rows
 
 

@@ -164,6 +164,21 @@ class SlotIndexRow(SQLModel, table=True):
             sqlite_where=text(SNP_ROWS),
             postgresql_where=text(SNP_ROWS),
         ),
+        # The indicators' GROUP BY over a period's slots (gateway/indicators/slots.py), in its key order and covering
+        # the start, end, minutes and id: SQLite streams the aggregate through it instead of sorting the rows.
+        Index(
+            "ix_slot_indicators",
+            "tenant",
+            "schedule_id",
+            "status",
+            "service_type",
+            "specialty",
+            "kinds",
+            "low",
+            "minutes",
+            "end_at",
+            "res_id",
+        ),
     )
 
     pk: int | None = Field(default=None, sa_column=_surrogate_key())
@@ -175,6 +190,56 @@ class SlotIndexRow(SQLModel, table=True):
     high: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))  # start's upper bound
     kinds: str = Field(default="", max_length=255)  # TRE_R314 codes, space-separated and space-framed: " SNP CPTS "
     tenant: str | None = Field(default=None, max_length=64)  # the Slot's centre (as on its resource row)
+    # What the activity indicators group by (gateway/storage/fact_rows.py): the Slot's own id (Appointment.slot names
+    # it), its end and length in minutes, service type (v3-ActCode), specialty and appointment type codes.
+    res_id: str | None = Field(default=None, max_length=ID_LEN)
+    end_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=False), nullable=True))
+    minutes: int | None = None
+    service_type: str | None = Field(default=None, max_length=64)
+    specialty: str | None = Field(default=None, max_length=64)
+    appt_type: str | None = Field(default=None, max_length=64)
+
+
+class AppointmentFactRow(SQLModel, table=True):
+    """One row per Appointment: what the activity indicators aggregate (no-shows, booked slots, active patients),
+    so they GROUP BY over compact rows instead of parsing appointments."""
+
+    __tablename__ = "fact_appointment"
+    __table_args__ = (
+        # The no-show counts of a period per centre, status, practitioner, role, specialty and service type: the
+        # index is in GROUP BY order and holds the start, so the aggregate streams through it without a sort.
+        Index(
+            "ix_fact_appt_period",
+            "tenant",
+            "status",
+            "practitioner_id",
+            "role_id",
+            "specialty",
+            "service_type",
+            "low",
+            "slot_id",
+        ),
+        Index("ix_fact_appt_slot", "slot_id", "status", "location_id"),  # is this Slot booked, and in which room
+        Index("ix_fact_appt_patient", "status", "low", "tenant", "patient_id"),  # patients seen in the last 24 months
+        Index("ix_fact_appt_owner", "rid"),
+    )
+
+    pk: int | None = Field(default=None, sa_column=_surrogate_key())
+    res_type: str = Field(max_length=TYPE_LEN)
+    rid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tenant: str | None = Field(default=None, max_length=64)
+    status: str | None = Field(default=None, max_length=64)
+    low: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))  # start, naive UTC
+    end_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=False), nullable=True))
+    minutes: int | None = None
+    slot_id: str | None = Field(default=None, max_length=ID_LEN)
+    patient_id: str | None = Field(default=None, max_length=ID_LEN)
+    practitioner_id: str | None = Field(default=None, max_length=ID_LEN)
+    role_id: str | None = Field(default=None, max_length=ID_LEN)
+    location_id: str | None = Field(default=None, max_length=ID_LEN)
+    service_type: str | None = Field(default=None, max_length=64)
+    specialty: str | None = Field(default=None, max_length=64)
+    appt_type: str | None = Field(default=None, max_length=64)
 
 
 class DirectoryVersionRow(SQLModel, table=True):
@@ -187,10 +252,19 @@ class DirectoryVersionRow(SQLModel, table=True):
     version: int = Field(sa_column=Column(BigInteger, nullable=False, default=0))
 
 
-INDEX_TABLES = (TokenIndexRow, DateIndexRow, ReferenceIndexRow, StringIndexRow, NumberIndexRow, SlotIndexRow)
+INDEX_TABLES = (
+    TokenIndexRow,
+    DateIndexRow,
+    ReferenceIndexRow,
+    StringIndexRow,
+    NumberIndexRow,
+    SlotIndexRow,
+    AppointmentFactRow,
+)
 
 __all__ = [
     "INDEX_TABLES",
+    "AppointmentFactRow",
     "DateIndexRow",
     "DirectoryVersionRow",
     "NumberIndexRow",

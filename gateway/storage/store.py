@@ -24,8 +24,10 @@ from gateway.fhir.dates import format_instant, utc_now
 from gateway.settings import Settings
 from gateway.storage.db import write_transaction
 from gateway.storage.directory_version import bump_directory
+from gateway.storage.fact_rows import APPOINTMENT_COLUMNS, SLOT_FACT_COLUMNS
 from gateway.storage.indexer import index_resource
 from gateway.storage.models import (
+    AppointmentFactRow,
     DateIndexRow,
     NumberIndexRow,
     ReferenceIndexRow,
@@ -47,6 +49,7 @@ INDEX: dict[str, Table] = {
     "string": StringIndexRow.__table__,  # type: ignore[attr-defined]
     "number": NumberIndexRow.__table__,  # type: ignore[attr-defined]
     "slot": SlotIndexRow.__table__,  # type: ignore[attr-defined]
+    "appointment": AppointmentFactRow.__table__,  # type: ignore[attr-defined]
 }
 INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "token": ("param", "system", "code"),
@@ -54,9 +57,10 @@ INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "reference": ("param", "target_type", "target_id", "url"),
     "string": ("param", "value", "exact"),
     "number": ("param", "value", "system", "code"),
-    "slot": ("schedule_id", "status", "low", "high", "kinds", "tenant"),
+    "slot": ("schedule_id", "status", "low", "high", "kinds", "tenant", *SLOT_FACT_COLUMNS),
+    "appointment": ("tenant", *APPOINTMENT_COLUMNS),
 }
-DATETIME_KINDS = frozenset({"date", "slot"})
+DATETIME_KINDS = frozenset({"date", "slot", "appointment"})
 _CHUNK = 400
 _CREATE_RACE_ATTEMPTS = 3
 Outcome = Literal["created", "updated", "unchanged", "deleted", "absent"]
@@ -448,8 +452,8 @@ class ResourceStore:
         batches: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in INDEX}
         for (res_type, rid, tenant), resource in resources:
             derived = index_resource(resource, self.zone)
-            for slot in derived.slot:
-                slot["tenant"] = tenant  # capacity searches filter by centre without reading the resource row
+            for slot in (*derived.slot, *derived.appointment):
+                slot["tenant"] = tenant  # capacity searches and indicators filter by centre without the resource row
             if protector is not None and res_type in PROTECTED_TYPES:
                 derived = protector.blind_rows(resource, derived)
             for kind, columns in INDEX_COLUMNS.items():
