@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
 from gateway.api import audit, capacity, fhir, ingest, oauth, ops, slot_capacity
+from gateway.api import indicators as indicator_routes
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
 from gateway.errors import GatewayError, InvalidRequest, Issue, MethodNotAllowed, NotFound, operation_outcome
@@ -144,11 +145,13 @@ def create_app(
     app.state.audit = AuditTrail(engine, settings)
     app.include_router(ops.router)
     app.include_router(slot_capacity.router)  # before /fhir/{type}/{id}: "$capacity" is not an id
+    app.include_router(indicator_routes.operation_router)  # before /fhir/{type}/{id} too: $evaluate-measure
     app.include_router(fhir.router)
     app.include_router(ingest.router)
     app.include_router(oauth.router)
     app.include_router(audit.router)
     app.include_router(capacity.router)
+    app.include_router(indicator_routes.router)
     _install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/ingest/": settings.max_ingest_bytes}

@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     from security.crypto_console import add_commands as add_crypto_commands
 
     add_crypto_commands(commands)
+    from gateway.indicators.console import add_commands as add_indicator_commands
+
+    add_indicator_commands(commands)
     return parser
 
 
