@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
 from gateway.api import audit, capacity, conformance, fhir, ingest, oauth, ops, slot_capacity, subscriptions
+from gateway.api import indicators as indicator_routes
 from gateway.api import pathways as pathway_routes
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
@@ -155,6 +156,7 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(slot_capacity.router)  # before /fhir/{type}/{id}: "$capacity" is not an id
     app.include_router(pathway_routes.router)  # likewise "$apply"
+    app.include_router(indicator_routes.operation_router)  # before /fhir/{type}/{id} too: $evaluate-measure
     app.include_router(fhir.router)
     app.include_router(ingest.router)
     app.include_router(oauth.router)
@@ -163,6 +165,7 @@ def create_app(
     install_dashboard(app, settings)  # GET /dashboard: the coordinator's web page (gateway/dashboard/)
     app.include_router(subscriptions.router)
     app.include_router(conformance.router)
+    app.include_router(indicator_routes.router)
     _install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/ingest/": settings.max_ingest_bytes}

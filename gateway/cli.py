@@ -218,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     from conformance.console import add_commands as add_conformance_commands
 
     add_conformance_commands(commands)
+
+    from gateway.indicators.console import add_commands as add_indicator_commands
+
+    add_indicator_commands(commands)
     return parser
 
 

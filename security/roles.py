@@ -49,6 +49,7 @@ class Role(BaseModel):
     read: frozenset[str]
     write: frozenset[str]
     search_only: frozenset[str] | None = None
+    aggregates: frozenset[str] = frozenset()  # patient-data types it reads aggregated and masked only (indicators)
     history: bool
     clinical: bool
     consent: bool
@@ -60,14 +61,14 @@ class Role(BaseModel):
     def _expand(cls, data: object) -> object:
         if isinstance(data, dict):
             data = dict(data)
-            for key in ("read", "write", "search_only"):
+            for key in ("read", "write", "search_only", "aggregates"):
                 if isinstance(data.get(key), list):
                     data[key] = _types(data[key], key)
         return data
 
     def may_read(self, resource_type: str) -> bool:
         """Read, vread, instance history, and receiving it as an ``_include``."""
-        if resource_type in self.patient_data and not self.clinical:
+        if resource_type in self.patient_data and not self.clinical and resource_type not in self.aggregates:
             return False
         return resource_type in self.read
 

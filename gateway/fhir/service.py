@@ -23,6 +23,7 @@ from gateway.fhir.representation import history_bundle, link_url, searchset
 from gateway.fhir.resources import SUPPORTED
 from gateway.fhir.search import SearchEngine
 from gateway.fhir.validation import validate_resource
+from gateway.indicators.release import ReportRelease
 from gateway.pathways.enrolment import enrolment_id
 from gateway.pathways.writes import PathwayWrites
 from gateway.sas import request as sas_request
@@ -99,6 +100,7 @@ class FhirService:
         self.access = AccessPolicy()
         self.booking = SlotBooking(self.store, self.access)
         self.pathways = PathwayWrites(self.store, self.access, settings.tz)
+        self.reports = ReportRelease(self.store, settings)  # indicator reports: masked or left out on the way out
 
     # -- reads -------------------------------------------------------------------------------------------------------
     def _visible(
@@ -109,6 +111,7 @@ class FhirService:
             raise NotFound(f"{label} is not known", expression=label.split("/")[0])
         self.access.check_read(conn, principal, stored)
         check_owner(principal, stored)  # a Subscription: its subscriber's only
+        self.reports.check_read(principal, stored)
         return stored
 
     def read(self, principal: Principal, resource_type: str, resource_id: str, base: str) -> FhirResponse:
@@ -118,6 +121,7 @@ class FhirService:
         with read_transaction(self.engine) as conn:
             found = self.store.read(conn, resource_type, resource_id)
             stored = self._visible(conn, principal, found, f"{resource_type}/{resource_id}")
+            stored = self.reports.release(conn, principal, [stored])[0]
         disclosed(principal, [stored])
         if stored.deleted:
             gone = Gone(f"{resource_type}/{resource_id} was deleted", expression=resource_type)
@@ -135,6 +139,7 @@ class FhirService:
         with read_transaction(self.engine) as conn:
             found = self.store.vread(conn, resource_type, resource_id, int(vid))
             stored = self._visible(conn, principal, found, label)
+            stored = self.reports.release(conn, principal, [stored])[0]
         disclosed(principal, [stored])
         if stored.deleted:
             raise Gone(f"{label} records a deletion", expression=resource_type)
@@ -183,8 +188,9 @@ class FhirService:
             total = None
             if resource_id and after is None and since is None and at is None:
                 total = self.store.count_history(conn, resource_type=resource_type, resource_id=resource_id)
-        page, more = versions[:count], len(versions) > count
-        disclosed(principal, page)
+            page, more = versions[:count], len(versions) > count
+            shown = self.reports.release(conn, principal, page)
+        disclosed(principal, shown)
         kept = [(k, v) for k, v in pairs if k != "_cursor"]
         suffix = "/" + resource_id + "/_history" if resource_id else "/_history"
         next_link = None
@@ -198,7 +204,7 @@ class FhirService:
             }
             next_link = link_url(base, resource_type, [*kept, ("_cursor", encode_cursor(position))], suffix)
         self_link = link_url(base, resource_type, list(pairs), suffix)
-        body = history_bundle(base=base, self_link=self_link, next_link=next_link, versions=page, total=total)
+        body = history_bundle(base=base, self_link=self_link, next_link=next_link, versions=shown, total=total)
         return FhirResponse(200, body)
 
     @staticmethod
@@ -237,6 +243,8 @@ class FhirService:
         current().note("search", resource_type)
         if resource_type == "Slot" and sas_request.applies(principal.role_name, pairs):
             return sas_search(self, principal, pairs, base)  # the SAS contract (INT_R04)
+        if resource_type == "MeasureReport":
+            pairs = self.reports.search_pairs(principal, pairs)
         request = parse_search(
             resource_type,
             pairs,
@@ -257,6 +265,8 @@ class FhirService:
                 self.access.include_keep(principal),
             )
             stale = self._stale_capacity(conn, principal, request, result.matches)
+            result.matches = self.reports.release(conn, principal, result.matches)
+            result.included = self.reports.release(conn, principal, result.included)
         disclosed(principal, [*result.matches, *result.included])
         self_link = link_url(base, resource_type, request.echo)
         next_link = None

@@ -241,12 +241,14 @@ def test_every_indicator_of_the_territory_as_worked_out_by_hand(territory: Engin
     assert score(group(reports, "IND-MT", B)) == 0.0
     assert score(group(reports, "IND-MT", "cpts")) == pct(2, 4)
 
-    # IND-PATHWAY. Enrolments overlapping March: A INC-1, INC-3 (active), INC-4 (completed March 15); INC-2 ended in
+    # IND-PATHWAY (protocol strata: the PlanDefinition ids the export codes map to, insuffisance-cardiaque →
+    # cpts-heart-failure, bpco → cpts-copd). Enrolments overlapping March: A INC-1, INC-3 (active), INC-4 (completed
+    # March 15); INC-2 ended in
     # 2025. B: INC-B1 active. Referrals authored in March: t1 completed in 10 days, t2 requested, t3 draft (excluded).
     enrolments = group(reports, "IND-PATHWAY", A, "enrolments")
     assert counts(enrolments) == {"initial-population": 3, "measure-population": 2, "measure-observation": 2}
-    assert score(stratum(enrolments, "protocol", "insuffisance-cardiaque")) == 2.0
-    assert score(stratum(enrolments, "protocol", "bpco")) is None  # no active plan: empty measure population
+    assert score(stratum(enrolments, "protocol", "cpts-heart-failure")) == 2.0
+    assert score(stratum(enrolments, "protocol", "cpts-copd")) is None  # no active plan: empty measure population
     assert score(group(reports, "IND-PATHWAY", "cpts", "enrolments")) == 2 + 1
     referrals = group(reports, "IND-PATHWAY", A, "referrals")
     assert counts(referrals) == {
