@@ -10,6 +10,7 @@ from conformance.exports import Record
 from conformance.model import Message, Omit
 from conformance.registry import check, group
 from gateway.pathways.loader import read_protocols
+from mappings.catalog import default_catalog
 
 PATHWAYS = group("pathways", "Pathways", "Enrolments of patients in the CPTS's care pathway protocols.")
 README = "mappings/csv/README.md (pathways); docs/pathways.md"
@@ -19,6 +20,12 @@ CANONICAL = "/PlanDefinition/"
 @lru_cache(maxsize=1)
 def shipped_protocols() -> frozenset[str]:
     return frozenset(str(p["id"]) for p in read_protocols())
+
+
+@lru_cache(maxsize=1)
+def export_codes() -> frozenset[str]:
+    """The protocol codes of the pathways export the gateway knows (mappings/codes/csv-pathway-protocol.yaml)."""
+    return frozenset(code.upper() for code in default_catalog().tables["csv-pathway-protocol"].map)
 
 
 def _careplans(record: Record) -> list[Resource]:
@@ -37,6 +44,12 @@ def _careplans(record: Record) -> list[Resource]:
     inputs=["protocols"], fix="Use the protocol codes agreed in the CPTS (protocole column), spelled as published.",
 )  # fmt: skip
 def pathway_protocol(record: Record) -> Iterator[Message]:
+    code = record.value("protocol") if record.kind == "csv:pathways" else None
+    if isinstance(code, str) and code.strip() and code.strip().upper() not in export_codes():
+        where = record.cell("protocol") or record.location  # the row was refused: no CarePlan to look into
+        table = "mappings/codes/csv-pathway-protocol.yaml"
+        yield Message(f"protocol code {code!r} is not one of the CPTS's protocols ({table})", where)
+        return
     given = record.file.inputs.get("protocols")
     known = frozenset(p.strip() for p in given.split(",") if p.strip()) if given else shipped_protocols()
     for plan in _careplans(record):
