@@ -8,8 +8,9 @@
 ``--year`` in the past (final statuses: fulfilled, noshow, cancelled). The directory (organisations, rooms,
 services, practitioners, roles, schedules) and the patients go through the resource store. The agenda would take
 hours through it (about 2,300 resources/s), so each Slot and Appointment is built as the demo builds it, passed to the
-store's own row derivation (``gateway.storage.indexer.index_resource``) and only the rows the indicators read are
-bulk-written (``search_slot``, ``fact_appointment``): the engine never reads the Slot and Appointment resources.
+functions the store derives its rows with (``slot_row`` + ``slot_facts``, ``appointment_row``, as
+``gateway.storage.indexer`` calls them) and only the rows the indicators read are bulk-written (``search_slot``,
+``fact_appointment``): the engine never reads the Slot and Appointment resources.
 The back-office resources (calls, acts, claims) are not generated here: see the note printed at the end.
 
 **The measure.** For a quarter and for the year, a separate process runs ``gateway.indicators.engine.evaluate`` over
@@ -47,8 +48,9 @@ from gateway.demo.territory import Territory, plan_territory
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
-from gateway.storage.indexer import index_resource
+from gateway.storage.fact_rows import appointment_row, slot_facts
 from gateway.storage.models import AppointmentFactRow, SlotIndexRow
+from gateway.storage.slot_rows import slot_row
 from gateway.storage.store import WriteItem, build_store
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -92,10 +94,15 @@ def centre_rows(job: tuple[YearOptions, int]) -> tuple[str, list[dict[str, Any]]
     appointments: list[dict[str, Any]] = []
     for item in CentreAgenda(territory, centre, patients, clock).resources():
         rid += 1
-        rows = index_resource(item, PARIS)
         kind = {"res_type": item["resourceType"], "rid": rid, **base}
-        slots.extend({**kind, **row} for row in rows.slot)
-        appointments.extend({**kind, **row} for row in rows.appointment)
+        if item["resourceType"] == "Slot":  # what index_resource derives for these two tables, and only that
+            capacity = slot_row(item, PARIS)
+            if capacity is not None:
+                slots.append({**kind, **capacity, **slot_facts(item, PARIS)})
+        elif item["resourceType"] == "Appointment":
+            fact = appointment_row(item, PARIS)
+            if fact is not None:
+                appointments.append({**kind, **fact})
     return centre.finess, slots, appointments
 
 
@@ -109,6 +116,10 @@ def _directory(options: YearOptions) -> Iterator[WriteItem]:
 
 
 def _fresh(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
     if url.startswith("postgresql"):
         engine = make_engine(url)
         with engine.begin() as conn:
@@ -163,8 +174,9 @@ def counts(url: str) -> tuple[int, int]:
 
 def compute(url: str, keys_dir: Path, period: str) -> None:
     """(Child process) evaluate every indicator over ``period``; print one JSON line with the figures."""
-    from gateway.indicators.engine import evaluate, parse_period
     from sqlalchemy.orm import Session
+
+    from gateway.indicators.engine import evaluate, parse_period
 
     settings = Settings(database_url=url, keys_dir=keys_dir, log_level="WARNING")
     engine = make_engine(url)
