@@ -47,7 +47,7 @@ from sqlalchemy import Connection, select, tuple_
 from gateway.errors import Conflict, Forbidden
 from gateway.storage.indexer import parse_reference
 from gateway.storage.slot_rows import slot_kinds
-from gateway.storage.store import INDEX, RESOURCE, ResourceStore, StoredResource, WriteItem
+from gateway.storage.store import RESOURCE, ResourceStore, StoredResource, WriteItem
 from security.access import AccessPolicy
 from security.consent import FINESS, IDNAT_PS
 from security.principal import Principal
@@ -188,19 +188,8 @@ class SlotBooking:
 
     def _held_elsewhere(self, conn: Connection, sid: str, request: set[str]) -> bool:
         """An Appointment other than those of this request holds ``Slot/sid``."""
-        ref = INDEX["reference"]
-        rows = conn.execute(
-            select(RESOURCE.c.res_id)
-            .select_from(ref.join(RESOURCE, RESOURCE.c.rid == ref.c.rid))
-            .where(
-                ref.c.res_type == "Appointment",
-                ref.c.param == "slot",
-                ref.c.target_type == "Slot",
-                ref.c.target_id == sid,
-                RESOURCE.c.deleted.is_(False),
-            )
-        ).all()
-        others = [("Appointment", r.res_id) for r in rows if r.res_id not in request]
+        holders = self.store.referring(conn, "Appointment", "slot", f"Slot/{sid}")
+        others = [("Appointment", ident) for ident in holders if ident not in request]
         found = self.store.read_many(conn, others)
         return any(sid in {s for _, s in held_slots(stored.json())} for stored in found.values())
 

@@ -20,14 +20,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from gateway.fhir.booking import lock_rows
 from gateway.fhir.dates import format_instant
 from gateway.pathways.careteam import CDS_PROFILE, new_team, team_id, with_member
 from gateway.pathways.transitions import check_transition, transition_table
 from gateway.storage.indexer import parse_reference
-from gateway.storage.store import INDEX, RESOURCE, ResourceStore, StoredResource, WriteItem
+from gateway.storage.store import ResourceStore, StoredResource, WriteItem
 from security.access import AccessPolicy
 from security.consent import FINESS, IDNAT_STRUCT
 from security.principal import Principal
@@ -136,20 +136,8 @@ class PathwayWrites:
         own = self.store.read(conn, "CareTeam", team_id(patient))
         if own is not None and not own.deleted:
             return own
-        ref = INDEX["reference"]
-        rows = conn.execute(
-            select(RESOURCE.c.res_id)
-            .select_from(ref.join(RESOURCE, RESOURCE.c.rid == ref.c.rid))
-            .where(
-                ref.c.res_type == "CareTeam",
-                ref.c.param == "patient",
-                ref.c.target_type == "Patient",
-                ref.c.target_id == patient,
-                RESOURCE.c.deleted.is_(False),
-            )
-            .order_by(RESOURCE.c.res_id)
-        ).all()
-        found = self.store.read_many(conn, [("CareTeam", row.res_id) for row in rows])
+        teams = self.store.referring(conn, "CareTeam", "patient", f"Patient/{patient}")
+        found = self.store.read_many(conn, [("CareTeam", ident) for ident in teams])
         for key in sorted(found):
             stored = found[key]
             body = stored.json()

@@ -197,6 +197,25 @@ class ResourceStore:
         ).first()
         return self._stored(row) if row else None
 
+    def referring(self, conn: Connection, resource_type: str, param: str, target: str) -> list[str]:
+        """Ids of the live ``resource_type`` resources whose reference parameter ``param`` names ``target``
+        (``Type/id``), in id order: one range of the reference index."""
+        target_type, target_id = target.split("/", 1)
+        ref = INDEX["reference"]
+        rows = conn.execute(
+            select(RESOURCE.c.res_id)
+            .select_from(ref.join(RESOURCE, RESOURCE.c.rid == ref.c.rid))
+            .where(
+                ref.c.res_type == resource_type,
+                ref.c.param == param,
+                ref.c.target_type == target_type,
+                ref.c.target_id == target_id,
+                RESOURCE.c.deleted.is_(False),
+            )
+            .order_by(RESOURCE.c.res_id)
+        ).all()
+        return [row.res_id for row in rows]
+
     def read_many(self, conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredResource]:
         """Current, non-deleted versions of the given (type, id) keys."""
         found: dict[tuple[str, str], StoredResource] = {}
