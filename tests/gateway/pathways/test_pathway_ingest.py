@@ -3,7 +3,6 @@ activities laid out from the protocol, and their referrals per status and overdu
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,12 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
-from gateway.ingest.pipeline import Pipeline, new_owner
+from gateway.ingest.pipeline import Pipeline
 from gateway.pathways.loader import publish_protocols, read_protocols
 from gateway.pathways.summary import pathway_summary
 from gateway.settings import Settings
 from gateway.storage.db import read_transaction
+from tests.gateway.ingest.conftest import run_ingest
 
 REFERENCE = Path(__file__).resolve().parents[2] / "data" / "csv" / "reference" / "pathways" / "parcours.csv"
 TENANT = "350000014"
@@ -26,21 +26,6 @@ TENANT = "350000014"
 def pipeline(settings: Settings, clean_db: Engine) -> Pipeline:
     publish_protocols(clean_db, settings, read_protocols())
     return Pipeline(settings, clean_db)
-
-
-def run(pipeline: Pipeline, payload: bytes, **kw: Any) -> dict[str, Any]:
-    owner = new_owner()
-    received = pipeline.jobs.receive(payload, tenant=TENANT, source="test", owner=owner, **kw)
-    job = pipeline.jobs.leased(received.job_id, owner)
-    if job is not None:
-        pipeline.run(job)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        report = pipeline.jobs.report(received.job_id)
-        if report["status"] in ("done", "rejected"):
-            return report
-        time.sleep(0.05)
-    raise AssertionError("the job did not finish")
 
 
 def counts(pipeline: Pipeline, tenants: list[str] | None = None) -> dict[str, Any]:
@@ -53,7 +38,9 @@ def by_protocol(summary: dict[str, Any]) -> dict[str, tuple[int, int]]:
 
 
 def test_csv_enrolments_are_counted_per_protocol(pipeline: Pipeline) -> None:
-    report = run(pipeline, REFERENCE.read_bytes(), format="csv", export="pathways", vendor="reference")
+    report = run_ingest(
+        pipeline, REFERENCE.read_bytes(), tenant=TENANT, fmt="csv", export="pathways", vendor="reference"
+    )
     assert report["counts"]["accepted"] == 4 and report["counts"]["rejected"] == 1, report
     assert by_protocol(counts(pipeline)) == {
         "cpts-copd": (0, 1),
@@ -95,7 +82,7 @@ def test_a_fhir_bundle_brings_an_enrolment_and_its_referrals(pipeline: Pipeline)
             for r in resources
         ],
     }  # fmt: skip
-    report = run(pipeline, orjson.dumps(bundle), format="fhir")
+    report = run_ingest(pipeline, orjson.dumps(bundle), tenant=TENANT)
     assert report["status"] == "done", report
     summary = counts(pipeline)
     assert by_protocol(summary) == {"cpts-return-home": (1, 0)}
