@@ -36,8 +36,10 @@ import orjson
 from sqlalchemy import Connection, String, any_, bindparam, literal, null, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from gateway.fhir.dates import DateFormatError, parse_range
 from gateway.fhir.paths import evaluate
 from gateway.fhir.searchparams import param
+from gateway.settings import get_settings
 from gateway.storage.indexer import parse_reference
 from gateway.storage.store import INDEX, RESOURCE
 
@@ -124,10 +126,20 @@ def patient_ids(resource_type: str, resource: dict[str, Any]) -> set[str]:
 
 
 def _in_force(period: Any, now: str) -> bool:
+    """Whether ``now`` (naive UTC, ISO) falls in a FHIR Period. Its bounds are instants or local dates and times (in
+    ``CPTS_TIMEZONE``): a member who joined "2026-11-23" is in force from local midnight, which is 23:00 UTC the day
+    before, and an end date counts to its last instant."""
     if not isinstance(period, dict):
         return True
     start, end = period.get("start"), period.get("end")
-    return (not isinstance(start, str) or start[:19] <= now) and (not isinstance(end, str) or now <= end[:19] + "~")
+    instant = datetime.fromisoformat(now)
+    zone = get_settings().tz
+    try:
+        started = not isinstance(start, str) or parse_range(start, zone)[0] <= instant
+        ended = isinstance(end, str) and parse_range(end, zone)[1] <= instant
+    except DateFormatError:  # stored resources are validated; text that is no date is read as it is written
+        return (not isinstance(start, str) or start[:19] <= now) and (not isinstance(end, str) or now <= end[:19] + "~")
+    return started and not ended
 
 
 def _codings(concepts: Any) -> Iterable[dict[str, Any]]:

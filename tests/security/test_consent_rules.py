@@ -191,3 +191,15 @@ def test_patient_ids_follow_the_patient_search_parameter() -> None:
     assert patient_ids("Appointment", appointment) == {"p1"}
     assert patient_ids("Task", {"for": {"reference": "Patient/p2"}}) == {"p2"}
     assert patient_ids("Slot", {"schedule": {"reference": "Schedule/s"}}) == set()
+
+
+def test_membership_periods_are_local_dates_in_the_gateway_time_zone() -> None:
+    """A nurse who joined on 23 November (Paris) is a member from local midnight, 23:00 UTC on the 22nd; a
+    membership ending on the 22nd lasts until that same instant."""
+    joined = {"member": {"reference": "Practitioner/nurse"}, "period": {"start": "2026-11-23"}}
+    team: dict[str, Any] = {"resourceType": "CareTeam", "status": "active", "participant": [joined]}
+    assert not in_care_team(NURSE, team, "2026-11-22T22:59:59")
+    assert in_care_team(NURSE, team, "2026-11-22T23:00:00")
+    leaving = {"member": {"reference": "Practitioner/nurse"}, "period": {"end": "2026-11-22"}}
+    assert in_care_team(NURSE, {**team, "participant": [leaving]}, "2026-11-22T22:59:59")
+    assert not in_care_team(NURSE, {**team, "participant": [leaving]}, "2026-11-22T23:00:00")
