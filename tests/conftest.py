@@ -51,6 +51,10 @@ TABLES = (  # audit_event and audit_head are append-only: never emptied (tests r
     "search_number",
     "search_slot",
     "fact_appointment",
+    "indicator_dirty",
+    "indicator_slot_day",
+    "indicator_appt_day",
+    "indicator_rollup_state",
     "resource_version",
     "resource",
 )
@@ -90,6 +94,7 @@ def settings(database_url: str) -> Settings:
         open_access=True,
         rate_limit_per_minute=0,  # the suite sends thousands of requests as one principal; tests/security throttles
         keys_dir=Path(tempfile.mkdtemp(prefix="cpts-keys-")),
+        indicator_refresh_seconds=0,  # computations refresh the rollups themselves; one test runs the worker
         subscription_worker=False,  # tests/gateway/subscriptions/ run their own workers, with short retry delays
     )
 

@@ -1,5 +1,6 @@
-"""Appointment indicators: IND-NOSHOW (a GROUP BY over the period's ``fact_appointment`` rows) and IND-MT (patients
-seen in the last 24 months, from the same rows, and their médecin traitant from the Patient and CareTeam resources).
+"""Appointment indicators: IND-NOSHOW (a GROUP BY over the period's daily appointment rollups) and IND-MT (patients
+seen in the last 24 months, from the ``fact_appointment`` rows, and their médecin traitant from the Patient and
+CareTeam resources).
 """
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, select
+from sqlalchemy import and_, func, select
 
 from gateway.indicators.context import Context, Json
 from gateway.indicators.period import local_midnight
-from gateway.indicators.slots import FACT, SLOT, WITHDRAWN
+from gateway.indicators.slots import FACT
 from gateway.indicators.tally import Tally, new_tally
+from gateway.storage.rollup_marks import APPT_DAY
 
 OUTCOME_KNOWN = ("fulfilled", "noshow")
 PCP_ROLE = "PCP"
@@ -21,17 +23,14 @@ SLOT_MARGIN = timedelta(days=7)
 
 
 def _noshow_rows(ctx: Context) -> list[Any]:
-    """Appointments starting in the period grouped by their strata, status and whether their Slot was withdrawn (the
-    few withdrawn slots are read once; each appointment is only probed against them)."""
-    a: Table = FACT
-    s = SLOT  # an appointment's slot starts within a week of it: only those withdrawn slots are read
-    near = and_(s.c.low >= ctx.low - SLOT_MARGIN, s.c.low < ctx.high + SLOT_MARGIN)
-    withdrawn_slots = select(s.c.res_id).where(s.c.status.in_(sorted(WITHDRAWN)), near, s.c.res_id.is_not(None))
-    withdrawn = case((and_(a.c.status.in_(OUTCOME_KNOWN), a.c.slot_id.in_(withdrawn_slots)), 1), else_=0)
-    keys = (a.c.tenant, a.c.status, a.c.practitioner_id, a.c.role_id, a.c.specialty, a.c.service_type, withdrawn)
-    where = and_(a.c.low >= ctx.low, a.c.low < ctx.high, ctx.in_scope(a.c.tenant))
-    query = select(*keys, func.count().label("n")).where(where).group_by(*keys)
-    return sorted(ctx.conn.execute(query), key=lambda r: tuple("" if v is None else str(v) for v in r))
+    """Appointments starting in the period grouped by their strata, status and whether their Slot was withdrawn: one
+    GROUP BY over the period's daily rollups (gateway/indicators/rollups.py)."""
+    r = APPT_DAY
+    keys = (r.c.tenant, r.c.status, r.c.practitioner_id, r.c.role_id, r.c.specialty, r.c.service_type, r.c.withdrawn)
+    where = and_(r.c.day >= ctx.period.start, r.c.day <= ctx.period.end, ctx.in_scope(r.c.tenant))
+    query = select(*keys, func.sum(r.c.appointments).label("n")).where(where).group_by(*keys)
+    rows = [(*row[:6], bool(row.withdrawn), int(row.n)) for row in ctx.conn.execute(query)]
+    return sorted(rows, key=lambda r: tuple("" if v is None else str(v) for v in r))
 
 
 def compute_noshow(ctx: Context) -> dict[str, Tally]:

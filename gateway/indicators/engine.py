@@ -23,6 +23,7 @@ from gateway.indicators.definitions import MeasureDefinition, load_definitions
 from gateway.indicators.pathways import compute_pathway
 from gateway.indicators.period import Period, parse_period
 from gateway.indicators.report import CPTS_SUBJECT, centre_subject, render
+from gateway.indicators.rollups import refresh
 from gateway.indicators.sites import compute_opening
 from gateway.indicators.slots import compute_slot_measures, compute_third_next
 from gateway.indicators.tally import Tally, merged, new_tally
@@ -76,6 +77,7 @@ def evaluate(
     data) over ``period``, plus one CPTS-wide report per measure when ``cpts``; sorted by measure, then subject (the
     centres by FINESS, the CPTS last)."""
     definitions = _wanted(measures)
+    refresh(session.get_bind(), settings.tz)  # type: ignore[arg-type]  # committed before this session reads
     conn = session.connection()
     zone = settings.tz
     generated = utc_now()

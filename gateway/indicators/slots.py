@@ -1,4 +1,4 @@
-"""Slot indicators: IND-OCCUPANCY, IND-SNP-USE, IND-SNP-OFFER (one GROUP BY over the period's ``search_slot`` rows)
+"""Slot indicators: IND-OCCUPANCY, IND-SNP-USE, IND-SNP-OFFER (one GROUP BY over the period's daily slot rollups)
 and IND-THIRD-NEXT (the third next free routine slot of each agenda, one indexed seek per agenda).
 
 A Slot is booked when its status is ``busy`` and an Appointment whose status is neither ``cancelled`` nor
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, date
 
-from sqlalchemy import Table, and_, bindparam, case, func, literal, select
+from sqlalchemy import Table, bindparam, case, func, select
 
 from gateway.indicators.context import Context
 from gateway.indicators.period import local_midnight
 from gateway.indicators.tally import Tally, new_tally
 from gateway.storage.models import AppointmentFactRow, SlotIndexRow
+from gateway.storage.rollup_marks import SLOT_DAY
 from gateway.storage.slot_rows import kind_condition, kind_pattern
 
 SLOT: Table = SlotIndexRow.__table__  # type: ignore[attr-defined]
@@ -30,53 +31,21 @@ SNP_MARK = kind_pattern("SNP").strip("%")  # " SNP " in the kinds column
 SlotKey = tuple[str, str | None, str | None, str | None, str | None, bool, str | None]
 
 
-def _room_of_booking() -> object:
-    """The room of the live Appointment filling a busy Slot (NO_ROOM without one); NULL when none fills it."""
-    booked = (
-        select(func.max(func.coalesce(FACT.c.location_id, literal(NO_ROOM))))
-        .where(FACT.c.slot_id == SLOT.c.res_id, FACT.c.status.not_in(NOT_BOOKING))
-        .scalar_subquery()
-    )
-    return case((SLOT.c.status == "busy", booked), else_=None)
-
-
-Group = tuple[str, str | None, str | None, str | None, str | None, str]  # tenant .. kinds, as the SQL groups them
-
-
 def slot_groups(ctx: Context) -> dict[SlotKey, list[int]]:
-    """Slots starting in the period, grouped, the booked ones by room; minutes clipped at the period's end.
-
-    Two aggregates: all slots (streamed through ``ix_slot_indicators``, in its key order, without a probe) and the
-    busy ones with the room of the live Appointment filling them (one probe of ``ix_fact_appt_slot`` per busy slot).
-    """
-    s = SLOT
-    room = _room_of_booking().label("room")  # type: ignore[attr-defined]
-    keys = (s.c.tenant, s.c.schedule_id, s.c.status, s.c.service_type, s.c.specialty, s.c.kinds)
-    where = and_(s.c.low >= ctx.low, s.c.low < ctx.high, ctx.in_scope(s.c.tenant))
-    sums = (func.count().label("n"), func.coalesce(func.sum(s.c.minutes), 0).label("m"))
-    totals: dict[Group, list[int]] = {}
-    for row in ctx.conn.execute(select(*keys, *sums).where(where).group_by(*keys)):
-        totals[tuple(row[:6])] = [int(row.n), int(row.m)]
-    booked: dict[tuple[Group, str], list[int]] = {}
-    busy = select(*keys, room, *sums).where(where, s.c.status == "busy").group_by(*keys, room)
-    for row in ctx.conn.execute(busy):
-        if row.room is not None:
-            booked[(tuple(row[:6]), row.room)] = [int(row.n), int(row.m)]
-    clipped = select(*keys, room, s.c.end_at).where(where, s.c.end_at > ctx.high, s.c.minutes.is_not(None))
-    for row in ctx.conn.execute(clipped):
-        excess = int((row.end_at - ctx.high).total_seconds() // 60)
-        group: Group = tuple(row[:6])
-        totals[group][1] -= excess
-        if row.room is not None:
-            booked[(group, row.room)][1] -= excess
+    """Slots starting in the period, grouped, the booked ones by room; minutes clipped at the period's end: one
+    GROUP BY over the period's daily rollups (gateway/indicators/rollups.py), the last day's overflow taken off."""
+    r = SLOT_DAY
+    keys = (r.c.tenant, r.c.schedule_id, r.c.status, r.c.service_type, r.c.specialty, r.c.snp, r.c.room)
+    overflow = func.sum(case((r.c.day == ctx.period.end, r.c.overflow), else_=0))
+    query = (
+        select(*keys, func.sum(r.c.slots).label("n"), func.sum(r.c.minutes).label("m"), overflow.label("o"))
+        .where(r.c.day >= ctx.period.start, r.c.day <= ctx.period.end, ctx.in_scope(r.c.tenant))
+        .group_by(*keys)
+    )
     out: dict[SlotKey, list[int]] = {}
-    for (group, where_booked), (n, minutes) in booked.items():
-        out[(*group[:5], SNP_MARK in group[5], where_booked)] = [n, minutes]
-        totals[group][0] -= n
-        totals[group][1] -= minutes
-    for group, (n, minutes) in totals.items():
-        if n > 0:
-            out[(*group[:5], SNP_MARK in group[5], None)] = [n, minutes]
+    for row in ctx.conn.execute(query):
+        tenant, schedule, status, service, specialty, snp, room = row[:7]
+        out[(tenant, schedule, status, service, specialty, bool(snp), room)] = [int(row.n), int(row.m) - int(row.o)]
     return out
 
 

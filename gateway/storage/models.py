@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
 TYPE_LEN = 64
@@ -164,21 +164,22 @@ class SlotIndexRow(SQLModel, table=True):
             sqlite_where=text(SNP_ROWS),
             postgresql_where=text(SNP_ROWS),
         ),
-        # The indicators' GROUP BY over a period's slots (gateway/indicators/slots.py), in its key order and covering
-        # the start, end, minutes and id: SQLite streams the aggregate through it instead of sorting the rows.
+        # One local day's slots with everything the indicators' daily rollup reads (gateway/indicators/rollups.py):
+        # a range scan that never visits the table.
         Index(
             "ix_slot_indicators",
+            "low",
             "tenant",
             "schedule_id",
             "status",
             "service_type",
             "specialty",
             "kinds",
-            "low",
             "minutes",
             "end_at",
             "res_id",
         ),
+        Index("ix_slot_res", "res_id", "tenant", "low"),  # an Appointment's Slot: which centre and day it is in
     )
 
     pk: int | None = Field(default=None, sa_column=_surrogate_key())
@@ -206,18 +207,18 @@ class AppointmentFactRow(SQLModel, table=True):
 
     __tablename__ = "fact_appointment"
     __table_args__ = (
-        # The no-show counts of a period per centre, status, practitioner, role, specialty and service type: the
-        # index is in GROUP BY order and holds the start, so the aggregate streams through it without a sort.
+        # One local day's appointments with everything the indicators' daily rollup reads: a range scan, no table.
         Index(
             "ix_fact_appt_period",
+            "low",
             "tenant",
             "status",
             "practitioner_id",
             "role_id",
             "specialty",
             "service_type",
-            "low",
             "slot_id",
+            "location_id",
         ),
         Index("ix_fact_appt_slot", "slot_id", "status", "location_id"),  # is this Slot booked, and in which room
         Index("ix_fact_appt_patient", "status", "low", "tenant", "patient_id"),  # patients seen in the last 24 months
@@ -242,6 +243,70 @@ class AppointmentFactRow(SQLModel, table=True):
     appt_type: str | None = Field(default=None, max_length=64)
 
 
+class SlotDayRow(SQLModel, table=True):
+    """The slot indicators' daily rollup (gateway/indicators/rollups.py): per centre, local day and group, how many
+    Slots start that day and their minutes, ``overflow`` being the minutes past the next local midnight (clipped
+    when the day ends a period). ``room`` is the room of the live Appointment filling a busy Slot (``-`` without
+    one), NULL when no live Appointment fills it. Derived from ``search_slot`` and ``fact_appointment``."""
+
+    __tablename__ = "indicator_slot_day"
+    __table_args__ = (Index("ix_slot_day", "day", "tenant"),)
+
+    pk: int | None = Field(default=None, sa_column=_surrogate_key())
+    tenant: str | None = Field(default=None, max_length=64)
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    schedule_id: str | None = Field(default=None, max_length=ID_LEN)
+    status: str | None = Field(default=None, max_length=64)
+    service_type: str | None = Field(default=None, max_length=64)
+    specialty: str | None = Field(default=None, max_length=64)
+    snp: bool = Field(sa_column=Column(Boolean, nullable=False))
+    room: str | None = Field(default=None, max_length=ID_LEN)
+    slots: int = Field(sa_column=Column(Integer, nullable=False))
+    minutes: int = Field(sa_column=Column(BigInteger, nullable=False))
+    overflow: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AppointmentDayRow(SQLModel, table=True):
+    """The no-show indicator's daily rollup: per centre, local day and group, how many Appointments start that day;
+    ``withdrawn`` when their outcome is known and their Slot was withdrawn (busy-unavailable, entered-in-error)."""
+
+    __tablename__ = "indicator_appt_day"
+    __table_args__ = (Index("ix_appt_day", "day", "tenant"),)
+
+    pk: int | None = Field(default=None, sa_column=_surrogate_key())
+    tenant: str | None = Field(default=None, max_length=64)
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    status: str | None = Field(default=None, max_length=64)
+    practitioner_id: str | None = Field(default=None, max_length=ID_LEN)
+    role_id: str | None = Field(default=None, max_length=ID_LEN)
+    specialty: str | None = Field(default=None, max_length=64)
+    service_type: str | None = Field(default=None, max_length=64)
+    withdrawn: bool = Field(sa_column=Column(Boolean, nullable=False))
+    appointments: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class RollupMarkRow(SQLModel, table=True):
+    """A (centre, local day) whose rollups a write made stale, appended by the store in the writing transaction and
+    consumed by the next refresh (several marks of one day are one refresh)."""
+
+    __tablename__ = "indicator_dirty"
+
+    pk: int | None = Field(default=None, sa_column=_surrogate_key())
+    tenant: str | None = Field(default=None, max_length=64)
+    day: date = Field(sa_column=Column(Date, nullable=False))
+
+
+class RollupStateRow(SQLModel, table=True):
+    """One row once the rollups have been built from every fact row, with the time zone their days are in. No row
+    (a new or migrated database, after ``reindex``), or another zone: the next refresh rebuilds them all."""
+
+    __tablename__ = "indicator_rollup_state"
+
+    id: int = Field(primary_key=True)
+    zone: str = Field(max_length=64)
+    built_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
+
+
 class DirectoryVersionRow(SQLModel, table=True):
     """A counter per resource type the capacity directory is built from, bumped by every write of that type in the
     writing transaction: a server process rebuilds its directory when a counter moved."""
@@ -264,6 +329,7 @@ INDEX_TABLES = (
 
 __all__ = [
     "INDEX_TABLES",
+    "AppointmentDayRow",
     "AppointmentFactRow",
     "DateIndexRow",
     "DirectoryVersionRow",
@@ -271,6 +337,9 @@ __all__ = [
     "ReferenceIndexRow",
     "ResourceRow",
     "ResourceVersionRow",
+    "RollupMarkRow",
+    "RollupStateRow",
+    "SlotDayRow",
     "SlotIndexRow",
     "StringIndexRow",
     "TokenIndexRow",

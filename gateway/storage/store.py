@@ -37,6 +37,15 @@ from gateway.storage.models import (
     StringIndexRow,
     TokenIndexRow,
 )
+from gateway.storage.rollup_marks import (
+    ROLLUP_TYPES,
+    FactRef,
+    derived_refs,
+    forget_rollups,
+    mark,
+    stale_days,
+    stored_refs,
+)
 from security.crypto import DataKeysError
 from security.protect import PROTECTED_TYPES, SEALED, Protector, installed, open_content, protector_for
 
@@ -446,14 +455,17 @@ class ResourceStore:
         if plan.versions:
             conn.execute(insert(VERSION), [{k: v for k, v in row.items() if k != "rid"} for row in plan.versions])
         rows = {**plan.resource_inserts, **plan.resource_updates}
-        stale = [rows[key]["rid"] for key in plan.reindex if key in plan.had_rows]
-        self._delete_index_rows(conn, stale)
+        stale_keys = [key for key in plan.reindex if key in plan.had_rows]
+        refs = stored_refs(conn, [rows[key]["rid"] for key in stale_keys if key[0] in ROLLUP_TYPES])
+        self._delete_index_rows(conn, [rows[key]["rid"] for key in stale_keys])
         fresh = [
             ((key[0], rows[key]["rid"], rows[key]["tenant"]), resource)
             for key, resource in plan.reindex.items()
             if resource is not None
         ]
-        self._insert_index_rows(conn, fresh)
+        refs += self._insert_index_rows(conn, fresh)
+        if refs:  # the indicators' daily rollups of those days are now stale
+            mark(conn, stale_days(conn, self.zone, refs))
         bump_directory(conn, {key[0] for key in plan.reindex})
 
     def _delete_index_rows(self, conn: Connection, rids: Sequence[int]) -> None:
@@ -464,15 +476,19 @@ class ResourceStore:
 
     def _insert_index_rows(
         self, conn: Connection, resources: Sequence[tuple[tuple[str, int, str | None], dict[str, Any]]]
-    ) -> None:
-        """Derive and insert index rows through the driver's executemany (the hot path of bulk loads)."""
+    ) -> list[FactRef]:
+        """Derive and insert index rows through the driver's executemany (the hot path of bulk loads); returns what
+        the Slot and Appointment rows say of the indicators' rollups."""
         sqlite = conn.dialect.name == "sqlite"
         protector = self.protector
         batches: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in INDEX}
+        refs: list[FactRef] = []
         for (res_type, rid, tenant), resource in resources:
             derived = index_resource(resource, self.zone)
             for slot in (*derived.slot, *derived.appointment):
                 slot["tenant"] = tenant  # capacity searches and indicators filter by centre without the resource row
+            if derived.slot or derived.appointment:
+                refs += derived_refs(derived.slot, derived.appointment)
             if protector is not None and res_type in PROTECTED_TYPES:
                 derived = protector.blind_rows(resource, derived)
             for kind, columns in INDEX_COLUMNS.items():
@@ -489,6 +505,7 @@ class ResourceStore:
                 placeholders = ", ".join([marker] * len(columns))
                 sql = f"INSERT INTO {INDEX[kind].name} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
                 conn.exec_driver_sql(sql, rows)
+        return refs
 
     # -- bulk and maintenance ----------------------------------------------------------------------------------------
     def bulk_upsert(self, items: Iterable[WriteItem], *, batch_size: int = 2000) -> dict[Outcome, int]:
@@ -501,7 +518,9 @@ class ResourceStore:
         return counts
 
     def reindex(self, conn: Connection, resource_types: Sequence[str] | None = None) -> int:
-        """Rebuild the search indexes from the stored JSON; returns the number of resources indexed."""
+        """Rebuild the search indexes from the stored JSON; returns the number of resources indexed. The
+        indicators' rollups are dropped with them, to be rebuilt by their next refresh."""
+        forget_rollups(conn)
         for table in INDEX.values():
             wipe = delete(table)
             if resource_types:
