@@ -24,6 +24,7 @@ from gateway.errors import GatewayError, InvalidRequest, Issue, MethodNotAllowed
 from gateway.fhir.service import FhirService
 from gateway.fhir.transaction import BundleProcessor
 from gateway.indicators.loader import load_measures, store_measures
+from gateway.indicators.worker import RollupWorker
 from gateway.ingest.mllp import MllpIngest
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.worker import IngestWorker
@@ -114,6 +115,11 @@ def create_app(
         if settings.subscription_worker:
             notifier = SubscriptionWorker(Deliverer(settings, engine), settings.subscription_poll_seconds)
             notifier.start()
+        rollups = None
+        if settings.indicator_refresh_seconds > 0:
+            rollups = RollupWorker(engine, settings.tz, settings.indicator_refresh_seconds)
+            rollups.start()
+        app.state.rollups = rollups
         listener = None
         if settings.mllp_port is not None:
             listener = MllpServer(
@@ -133,6 +139,8 @@ def create_app(
             await worker.stop()
         if notifier is not None:
             await notifier.stop()
+        if rollups is not None:
+            await rollups.stop()
         engine.dispose()
 
     app = FastAPI(

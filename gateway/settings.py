@@ -137,6 +137,13 @@ class Settings(BaseSettings):
     dashboard_session_minutes: int = Field(
         default=480, ge=5, le=1440, description="Lifetime of a dashboard session (the cookie), from login"
     )
+    indicator_refresh_seconds: float = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description="Each API process brings the indicators' daily rollups up to date this often, in the background "
+        "(0: never; computations always refresh first anyway)",
+    )
     subscription_worker: bool = Field(
         default=True, description="Run a background Subscription delivery worker in each API process"
     )

@@ -1,10 +1,12 @@
-"""``cpts-gateway indicators compute|export|series``.
+"""``cpts-gateway indicators compute|export|series|refresh``.
 
 - ``compute --period 2026-Q3 [--tenant FINESS ...] [--measure IND-... ...] [--monthly]``: evaluates the indicators
   (all centres and the CPTS, or the given centres only), stores the reports and prints one line per report;
 - ``export --period P [--out FILE]``: the CSV a CPTS may share (the coordinators' view: masked, no centre-only
   indicator), to FILE or standard output;
-- ``series --measure IND-NOSHOW --from 2026-01 --to 2026-12 [--json]``: the monthly series (coordinators' view).
+- ``series --measure IND-NOSHOW --from 2026-01 --to 2026-12 [--json]``: the monthly series (coordinators' view);
+- ``refresh``: brings the daily rollups up to date (``compute`` does it first anyway): after a bulk import or a
+  ``reindex``, so that the first computation does not pay for the build.
 
 Exit codes as the rest of the command line: 0 done, 2 bad arguments (the message names the option), 4 could not run.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from gateway.indicators.exports import definition_named, export_csv, known_defin
 from gateway.indicators.periods import period_bounds
 from gateway.indicators.release import ReportRelease
 from gateway.indicators.reports import ReportOutcome
+from gateway.indicators.rollups import refresh
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine, read_transaction
@@ -68,6 +72,16 @@ def cmd_compute(args: argparse.Namespace, settings: Settings) -> int:
     for label, period in zip(labels, periods, strict=True):
         outcomes = compute(engine, settings, period=period, measures=measures, tenants=tenants, cpts=tenants is None)
         _table(outcomes, label)
+    return EXIT_OK
+
+
+def cmd_refresh(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    started = time.perf_counter()
+    done = refresh(engine, settings.tz)
+    what = "built from every slot and appointment" if done.rebuilt else "brought up to date"
+    print(f"daily rollups {what}: {done.days} centre-days in {time.perf_counter() - started:.1f} s")
     return EXIT_OK
 
 
@@ -131,7 +145,7 @@ def _guarded(handler: Any) -> Any:
 
 
 def add_commands(commands: Any) -> None:
-    indicators = commands.add_parser("indicators", help="activity indicators: compute, export, series")
+    indicators = commands.add_parser("indicators", help="activity indicators: compute, export, series, refresh")
     actions = indicators.add_subparsers(dest="indicators_command", required=True)
 
     compute_cmd = actions.add_parser("compute", help="compute and store MeasureReports")
@@ -152,6 +166,9 @@ def add_commands(commands: Any) -> None:
     series_cmd.add_argument("--to", dest="last", required=True, help="last month, e.g. 2026-12")
     series_cmd.add_argument("--json", action="store_true", help="print the JSON of GET /indicators/series")
     series_cmd.set_defaults(handler=_guarded(cmd_series))
+
+    refresh_cmd = actions.add_parser("refresh", help="bring the daily rollups the indicators sum up to date")
+    refresh_cmd.set_defaults(handler=_guarded(cmd_refresh))
 
 
 __all__ = ["add_commands"]
