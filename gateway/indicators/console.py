@@ -81,7 +81,7 @@ def cmd_refresh(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     done = refresh(engine, settings.tz)
     what = "built from every slot and appointment" if done.rebuilt else "brought up to date"
-    print(f"daily rollups {what}: {done.days} centre-days in {time.perf_counter() - started:.1f} s")
+    print(f"daily rollups {what}: {done.days} days in {time.perf_counter() - started:.1f} s")
     return EXIT_OK
 
 

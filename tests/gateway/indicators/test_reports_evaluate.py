@@ -87,7 +87,7 @@ def test_reports_compute_command_stores_quarter_and_months(july: Identities) -> 
     built = _cli(settings, "refresh")  # the first refresh of a database builds the daily rollups
     assert built.returncode == 0 and "built from every slot and appointment" in built.stdout, built.stderr
     fresh = _cli(settings, "refresh")
-    assert fresh.returncode == 0 and "brought up to date: 0 centre-days" in fresh.stdout, fresh.stderr
+    assert fresh.returncode == 0 and "brought up to date: 0 days" in fresh.stdout, fresh.stderr
     done = _cli(settings, "compute", "--period", "2026-Q3", "--monthly", "--measure", "IND-NOSHOW")
     assert done.returncode == 0, done.stderr
     assert "period 2026-Q3: 3 reports" in done.stdout and "period 2026-09: 3 reports" in done.stdout
