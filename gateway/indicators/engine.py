@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from gateway.errors import InvalidRequest
@@ -77,7 +78,8 @@ def evaluate(
     data) over ``period``, plus one CPTS-wide report per measure when ``cpts``; sorted by measure, then subject (the
     centres by FINESS, the CPTS last)."""
     definitions = _wanted(measures)
-    refresh(session.get_bind(), settings.tz)  # type: ignore[arg-type]  # committed before this session reads
+    bind = session.get_bind()
+    refresh(bind.engine if isinstance(bind, Connection) else bind, settings.tz)  # committed before this session reads
     conn = session.connection()
     zone = settings.tz
     generated = utc_now()
