@@ -179,7 +179,6 @@ class SlotIndexRow(SQLModel, table=True):
             "end_at",
             "res_id",
         ),
-        Index("ix_slot_res", "res_id", "tenant", "low"),  # an Appointment's Slot: which centre and day it is in
     )
 
     pk: int | None = Field(default=None, sa_column=_surrogate_key())

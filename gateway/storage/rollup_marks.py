@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table, delete, insert, select
 from gateway.storage.models import (
     AppointmentDayRow,
     AppointmentFactRow,
+    ResourceRow,
     RollupMarkRow,
     RollupStateRow,
     SlotDayRow,
@@ -25,6 +26,7 @@ from gateway.storage.models import (
 )
 
 SLOT: Table = SlotIndexRow.__table__  # type: ignore[attr-defined]
+RESOURCE: Table = ResourceRow.__table__  # type: ignore[attr-defined]
 FACT: Table = AppointmentFactRow.__table__  # type: ignore[attr-defined]
 MARK: Table = RollupMarkRow.__table__  # type: ignore[attr-defined]
 STATE: Table = RollupStateRow.__table__  # type: ignore[attr-defined]
@@ -78,8 +80,9 @@ def stale_days(conn: Connection, zone: tzinfo, refs: Sequence[FactRef]) -> set[t
     days = {(ref.tenant, local_day(ref.low, zone)) for ref in refs}
     named_slots = sorted({ref.link for ref in refs if ref.kind == "appointment" and ref.link})
     slot_ids = sorted({ref.link for ref in refs if ref.kind == "slot" and ref.link})
-    for chunk in _chunks(named_slots):
-        for row in conn.execute(select(SLOT.c.tenant, SLOT.c.low).where(SLOT.c.res_id.in_(chunk))):
+    for chunk in _chunks(named_slots):  # through the resource table's key, then the Slot row's owner index
+        named = select(SLOT.c.tenant, SLOT.c.low).join(RESOURCE, RESOURCE.c.rid == SLOT.c.rid)
+        for row in conn.execute(named.where(RESOURCE.c.res_type == "Slot", RESOURCE.c.res_id.in_(chunk))):
             days.add((row.tenant, local_day(row.low, zone)))
     for chunk in _chunks(slot_ids):
         for row in conn.execute(select(FACT.c.tenant, FACT.c.low).where(FACT.c.slot_id.in_(chunk))):

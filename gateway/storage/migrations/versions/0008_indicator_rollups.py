@@ -29,7 +29,6 @@ def upgrade() -> None:
     # The rollups are built on the first refresh (no indicator_rollup_state row): nothing to backfill here.
     op.drop_index("ix_slot_indicators", table_name="search_slot")
     op.create_index("ix_slot_indicators", "search_slot", SLOT_DAY_INDEX)
-    op.create_index("ix_slot_res", "search_slot", ["res_id", "tenant", "low"])
     op.drop_index("ix_fact_appt_period", table_name="fact_appointment")
     op.create_index("ix_fact_appt_period", "fact_appointment", APPT_DAY_INDEX)
     op.create_table('indicator_slot_day',
@@ -86,7 +85,6 @@ def downgrade() -> None:
         "fact_appointment",
         ["tenant", "status", "practitioner_id", "role_id", "specialty", "service_type", "low", "slot_id"],
     )
-    op.drop_index("ix_slot_res", table_name="search_slot")
     op.drop_index("ix_slot_indicators", table_name="search_slot")
     op.create_index(
         "ix_slot_indicators",
