@@ -215,3 +215,18 @@ def test_reindex_and_another_time_zone_rebuild_them(settings: Settings, clean_db
     assert refresh(clean_db, reunion.tz).rebuilt
     with clean_db.connect() as conn:
         assert conn.execute(select(SLOT_DAY.c.day, SLOT_DAY.c.overflow)).all() == [(date(2026, 10, 25), 0)]
+
+
+def test_slots_differing_only_in_their_other_slot_types_all_count(settings: Settings, clean_db: Engine) -> None:
+    """One agenda's SNP slots typed SNP alone and SNP + CPTS fall in one group: both count (the engine before the
+    rollups kept only one of the two, so the demo's SNP offer read 9,455 weekly minutes instead of 14,631)."""
+    store = build_store(clean_db, settings)
+    snp_only = slot("s-a", 1, 8, 30, "free", True)
+    with_cpts = slot("s-a2", 1, 9, 30, "free", True)
+    with_cpts["id"], with_cpts["schedule"] = "s-b", snp_only["schedule"]
+    with_cpts["meta"]["security"].append({"system": SLOT_TYPES, "code": "CPTS"})
+    store.bulk_upsert([WriteItem("Slot", r["id"], r, tenant=CENTRES[0]) for r in (snp_only, with_cpts)])
+    with Session(clean_db) as session:
+        reports = evaluate(session, settings, period=parse_period("2026-10"), measures=["IND-SNP-USE"], tenants=[])
+    populations = {p["id"]: p["count"] for p in reports[0]["group"][0]["population"]}
+    assert populations["initial-population"] == 2 and populations["denominator"] == 2  # 2 free SNP slots, 0 booked
