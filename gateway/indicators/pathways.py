@@ -6,9 +6,13 @@ from __future__ import annotations
 from datetime import UTC, date
 from typing import Any
 
+import orjson
+from sqlalchemy import select
+
 from gateway.fhir.dates import DateFormatError, parse_range
 from gateway.indicators.context import PROTOCOL_SYSTEM, TASK_STATUS, Context
 from gateway.indicators.tally import Tally, new_tally
+from gateway.storage.store import RESOURCE
 
 CATEGORY_SYSTEM = "urn:cpts-gateway:careplan-category"
 LEFT_OUT = ("draft", "entered-in-error")
@@ -24,16 +28,29 @@ def _local_day(ctx: Context, value: Any) -> date | None:
     return low.replace(tzinfo=UTC).astimezone(ctx.zone).date()
 
 
-def _protocol(plan: dict[str, Any]) -> tuple[str | None, str | None]:
+def _titles(ctx: Context) -> dict[str, str]:
+    """Protocol canonical -> the title of its PlanDefinition (published by the CPTS: no centre holds them)."""
+    query = select(RESOURCE.c.content).where(RESOURCE.c.res_type == "PlanDefinition", RESOURCE.c.deleted.is_(False))
+    titles: dict[str, str] = {}
+    for (content,) in ctx.conn.execute(query):
+        protocol = orjson.loads(content)
+        if isinstance(protocol.get("url"), str) and isinstance(protocol.get("title"), str):
+            titles[protocol["url"]] = protocol["title"]
+    return titles
+
+
+def _protocol(plan: dict[str, Any], titles: dict[str, str]) -> tuple[str | None, str | None]:
+    """The protocol's canonical and its label: its title, else the canonical's last segment."""
     canonicals = [c for c in plan.get("instantiatesCanonical") or [] if isinstance(c, str) and c]
     if not canonicals:
         return None, None
     canonical = canonicals[0].split("|", 1)[0]
-    return canonical, canonical.rstrip("/").rsplit("/", 1)[-1]
+    return canonical, titles.get(canonical) or canonical.rstrip("/").rsplit("/", 1)[-1]
 
 
 def compute_pathway(ctx: Context) -> dict[str, Tally]:
     tallies = {t: new_tally(["enrolments", "referrals"]) for t in ctx.tenants}
+    titles = _titles(ctx)
     for tenant, plan in ctx.resources("CarePlan", "date", overlap=True):
         categories = [
             c.get("code")
@@ -43,7 +60,7 @@ def compute_pathway(ctx: Context) -> dict[str, Tally]:
         ]
         if "pathway" not in categories:
             continue
-        canonical, name = _protocol(plan)
+        canonical, name = _protocol(plan, titles)
         active = int(plan.get("status") == "active")
         strata = {"protocol": ctx.code("protocol", PROTOCOL_SYSTEM, canonical, name), "centre": ctx.centre(tenant)}
         counts = {"initial-population": 1, "measure-population": active, "measure-observation": active}

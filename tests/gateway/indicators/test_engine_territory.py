@@ -18,6 +18,7 @@ from gateway.fhir.ids import deterministic_id
 from gateway.fhir.validation import validate_resource
 from gateway.indicators.engine import evaluate, parse_period
 from gateway.ingest.pipeline import Pipeline
+from gateway.pathways.loader import publish_protocols, read_protocols
 from gateway.settings import Settings
 from gateway.storage.db import write_transaction
 from gateway.storage.store import WriteItem, build_store
@@ -74,6 +75,7 @@ def territory(settings: Settings, clean_db: Engine) -> Engine:
         for export in EXPORTS:
             ingest_export(pipeline, tenant, export)
     write_referrals(clean_db, settings)
+    publish_protocols(clean_db, settings, read_protocols())  # as every server start does: the strata get titles
     return clean_db
 
 
@@ -241,14 +243,14 @@ def test_every_indicator_of_the_territory_as_worked_out_by_hand(territory: Engin
     assert score(group(reports, "IND-MT", B)) == 0.0
     assert score(group(reports, "IND-MT", "cpts")) == pct(2, 4)
 
-    # IND-PATHWAY (protocol strata: the PlanDefinition ids the export codes map to, insuffisance-cardiaque →
-    # cpts-heart-failure, bpco → cpts-copd). Enrolments overlapping March: A INC-1, INC-3 (active), INC-4 (completed
+    # IND-PATHWAY (protocol strata: the titles of the PlanDefinitions the export codes map to, insuffisance-cardiaque
+    # → cpts-heart-failure, bpco → cpts-copd). Enrolments overlapping March: A INC-1, INC-3 (active), INC-4 (completed
     # March 15); INC-2 ended in
     # 2025. B: INC-B1 active. Referrals authored in March: t1 completed in 10 days, t2 requested, t3 draft (excluded).
     enrolments = group(reports, "IND-PATHWAY", A, "enrolments")
     assert counts(enrolments) == {"initial-population": 3, "measure-population": 2, "measure-observation": 2}
-    assert score(stratum(enrolments, "protocol", "cpts-heart-failure")) == 2.0
-    assert score(stratum(enrolments, "protocol", "cpts-copd")) is None  # no active plan: empty measure population
+    assert score(stratum(enrolments, "protocol", "Suivi de l'insuffisance cardiaque")) == 2.0
+    assert score(stratum(enrolments, "protocol", "Suivi de la BPCO")) is None  # no active plan: no measure population
     assert score(group(reports, "IND-PATHWAY", "cpts", "enrolments")) == 2 + 1
     referrals = group(reports, "IND-PATHWAY", A, "referrals")
     assert counts(referrals) == {
