@@ -73,6 +73,39 @@ def register(settings: Settings, name: str, role: str, tenant: str | None = None
     return Tokens(settings, name)
 
 
+def _cpu_ticks(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
+def _workers(pid: int) -> list[int]:
+    """The processes ``pid`` started (uvicorn's workers), from /proc (none elsewhere than Linux)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def settle(pid: int, deadline: float) -> None:
+    """Wait until every worker has finished starting (its CPU time stands still for half a second): the first ready
+    worker answers ``/readyz`` while the others may still start, and the connections opened meanwhile would all
+    stay with that one worker."""
+    last: dict[int, int | None] = {}
+    while time.monotonic() < deadline:
+        now = {worker: _cpu_ticks(worker) for worker in _workers(pid)}
+        if now and now == last:
+            return
+        last = now
+        time.sleep(0.5)
+
+
 @contextmanager
 def serving(url: str, keys_dir: Path, workers: int = 1) -> Iterator[tuple[str, Settings]]:
     """A server process (``workers`` of them) on a free port; yields its base URL and the settings of its tokens."""
@@ -99,10 +132,11 @@ def serving(url: str, keys_dir: Path, workers: int = 1) -> Iterator[tuple[str, S
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
+        settle(server.pid, deadline)
         yield base, settings
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-__all__ = ["Tokens", "free_port", "register", "serving"]
+__all__ = ["Tokens", "free_port", "register", "serving", "settle"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -109,6 +109,21 @@ class Authenticator:
         )
         failure.headers = {"WWW-Authenticate": CHALLENGE}
         raise failure
+
+    def cached(self, connection: HTTPConnection) -> Principal | None:
+        """The principal of a bearer token a verifier checked a moment ago (security/token_cache.py), found without
+        I/O so that it can be asked on the event loop; None: call :meth:`authenticate`."""
+        header = connection.headers.get("authorization")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        for verifier in self.verifiers:
+            look: Callable[[str], Principal | None] | None = getattr(verifier, "cached", None)
+            if look is not None and (found := look(token.strip())) is not None:
+                return found
+        return None
 
     def verify(self, token: str) -> Principal:
         issuer = unverified_claims(token).get("iss")

@@ -15,8 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import PrincipalDep, ServiceDep, SettingsDep
 from gateway.api.wire import FhirJSONResponse
+from gateway.capacity.directory import DIRECTORY
 from gateway.capacity.freshness import capacity_freshness
-from gateway.capacity.snp_summary import as_parameters, local_window, snp_capacity, summary_centres
+from gateway.capacity.snp_summary import local_window, snp_capacity, summary_centres
+from gateway.capacity.summary_cache import SUMMARIES, rendered
 from gateway.errors import Forbidden, InvalidRequest
 from gateway.storage.db import read_transaction
 from security.ledger import current
@@ -67,13 +69,21 @@ async def capacity(
     now = datetime.now(UTC).replace(tzinfo=None)
     stale_after = timedelta(minutes=settings.capacity_stale_after_minutes)
 
-    def summarise() -> dict[str, object]:
+    def summarise() -> bytes:
         with read_transaction(service.engine) as conn:
-            summary = snp_capacity(conn, start=start, end=end, zone=zone, now=now, tenants=tenants, slot_type=slot_type)
-            freshness = capacity_freshness(conn, summary_centres(conn, summary, tenants), now, stale_after)
-        return as_parameters(summary, zone, freshness)
+            summary = SUMMARIES.summary(
+                conn,
+                (start, end, str(zone), tenants, slot_type),
+                now,
+                lambda: snp_capacity(
+                    conn, start=start, end=end, zone=zone, now=now, tenants=tenants, slot_type=slot_type
+                ),
+            )
+            centres = summary_centres(conn, summary, tenants, DIRECTORY.current(conn))
+            freshness = capacity_freshness(conn, centres, now, stale_after)
+        return rendered(summary, zone, freshness)
 
-    return FhirJSONResponse(await run_in_threadpool(summarise))
+    return Response(await run_in_threadpool(summarise), media_type=FhirJSONResponse.media_type)
 
 
 __all__ = ["router"]

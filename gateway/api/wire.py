@@ -54,7 +54,7 @@ ACCEPTABLE = ("application/fhir+json", "application/json", "application/json+fhi
 FORMAT_ALIASES = ("json", "application/fhir+json", "application/json", "application/json+fhir")
 
 
-def check_acceptable(request: Request) -> None:
+async def check_acceptable(request: Request) -> None:
     """406 when the client accepts only a format this server does not produce (XML, Turtle)."""
     requested = request.query_params.get("_format")
     if requested is not None and requested.split(";")[0].strip() not in FORMAT_ALIASES:

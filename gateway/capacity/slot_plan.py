@@ -115,10 +115,32 @@ def parse_near(f: Filter, raw: str) -> tuple[float, float, float]:
     return latitude, longitude, km
 
 
+PLACE_MEMO_MAX = 4096  # place answers a directory keeps (distinct parameter values), beyond which it recomputes
+PLACE_MEMO_IDS = 200_000  # and Schedule ids in them, all answers together
+
+
 def _by_place(f: Filter, spec: SearchParam, directory: Directory, visibility: Any) -> set[str]:
-    """Schedules whose place matches any of the filter's values (string parameters: starts with, or ``:exact``)."""
+    """Schedules whose place matches any of the filter's values (string parameters: starts with, or ``:exact``).
+
+    The answer depends on the directory and the question only: each directory keeps it (``Directory.memo``, at
+    most :data:`PLACE_MEMO_MAX` answers and :data:`PLACE_MEMO_IDS` Schedule ids in all), so a repeated commune or
+    distance costs a lookup."""
     if f.modifier not in (None, "exact"):
         raise _bad(f, f"modifier ':{f.modifier}' is not supported here")
+    key = ("place", spec.name, f.modifier, tuple(f.values), visibility)
+    found: set[str] | None = directory.memo.get(key)
+    if found is not None:
+        return set(found)
+    chosen = _match_places(f, spec, directory, visibility)
+    kept = directory.memo.setdefault("place-kept", [0, 0])  # answers, Schedule ids
+    if kept[0] < PLACE_MEMO_MAX and kept[1] + len(chosen) <= PLACE_MEMO_IDS:
+        kept[0] += 1
+        kept[1] += len(chosen)
+        directory.memo[key] = frozenset(chosen)
+    return chosen
+
+
+def _match_places(f: Filter, spec: SearchParam, directory: Directory, visibility: Any) -> set[str]:
     chosen: set[str] = set()
     for value in f.values:
         if not value:

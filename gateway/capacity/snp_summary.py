@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, select, union
 
+from gateway.capacity.directory import Directory
 from gateway.capacity.freshness import Freshness
 from gateway.capacity.sync import SYNC
 from gateway.fhir.dates import format_instant
@@ -46,6 +47,9 @@ class DayCapacity:
 @dataclass
 class CapacitySummary:
     days: dict[tuple[str, date], DayCapacity] = field(default_factory=dict)
+    # its serialised answers, by (time zone, freshness) (gateway/capacity/summary_cache.py): a kept summary is
+    # rendered once per freshness it is shown with
+    renderings: dict[Any, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
 def snp_capacity(
@@ -110,21 +114,43 @@ def _local_midnights(start: datetime, end: datetime, zone: tzinfo) -> list[datet
         day += timedelta(days=1)
 
 
-def known_centres(conn: Connection, tenants: frozenset[str] | None) -> set[str]:
-    """The centres (within ``tenants`` when given) with an Organization of their own or a sync on record."""
+def known_centres(conn: Connection, tenants: frozenset[str] | None, directory: Directory | None = None) -> set[str]:
+    """The centres (within ``tenants`` when given) with an Organization of their own or a sync on record.
+
+    With the request's ``directory`` (gateway/capacity/directory.py: every live Organization, current in this
+    transaction) the Organizations' centres are taken from it instead of read again."""
+    synced = select(SYNC.c.tenant)
+    if tenants is not None:
+        synced = synced.where(SYNC.c.tenant.in_(sorted(tenants)))
+    if directory is not None:
+        owners = _organization_tenants(directory)
+        found = {str(tenant) for (tenant,) in conn.execute(synced)} | owners
+        return found if tenants is None else found & tenants
     organizations = select(RESOURCE.c.tenant).where(
         RESOURCE.c.res_type == "Organization", RESOURCE.c.deleted.is_(False), RESOURCE.c.tenant.is_not(None)
     )
-    synced = select(SYNC.c.tenant)
     if tenants is not None:
         organizations = organizations.where(RESOURCE.c.tenant.in_(sorted(tenants)))
-        synced = synced.where(SYNC.c.tenant.in_(sorted(tenants)))
     return {str(tenant) for (tenant,) in conn.execute(union(organizations, synced))}
 
 
-def summary_centres(conn: Connection, summary: CapacitySummary, tenants: frozenset[str] | None) -> set[str]:
+def _organization_tenants(directory: Directory) -> frozenset[str]:
+    found: frozenset[str] | None = directory.memo.get("organization-tenants")
+    if found is None:
+        found = frozenset(
+            stored.tenant
+            for (kind, _), stored in directory.resources.items()
+            if kind == "Organization" and stored.tenant is not None
+        )
+        directory.memo["organization-tenants"] = found
+    return found
+
+
+def summary_centres(
+    conn: Connection, summary: CapacitySummary, tenants: frozenset[str] | None, directory: Directory | None = None
+) -> set[str]:
     """The centres the answer lists: those with a slot in the window and the known ones."""
-    return known_centres(conn, tenants) | {tenant for tenant, _ in summary.days}
+    return known_centres(conn, tenants, directory) | {tenant for tenant, _ in summary.days}
 
 
 def _freshness_parts(tenant: str, freshness: Freshness) -> list[dict[str, Any]]:

@@ -22,8 +22,10 @@ from gateway.storage.search_sql import (
     sort_expression,
 )
 from gateway.storage.store import INDEX, RESOURCE, ResourceStore, StoredResource, row_to_stored
+from security.protect import open_content
 
 MAX_INCLUDE_DEPTH = 4
+R = RESOURCE.c
 
 # What the caller may receive of a list of resources (role, consent), in order; None in a search means everything.
 Keep = Callable[[Connection, list[StoredResource]], list[StoredResource]]
@@ -188,20 +190,52 @@ class SearchEngine:
         and no total is given (the caller cannot count what it may not see)."""
         plan = self.plan(request, visibility, conn)
         total = None
-        if keep is None and (request.total != "none" or request.summary == "count"):
-            exact = request.total == "accurate" or request.summary == "count"
-            total = self.count(conn, plan, None if exact else self.total_limit)
+        counted = keep is None and (request.total != "none" or request.summary == "count")
+        exact = request.total == "accurate" or request.summary == "count"
         if request.summary == "count" or request.count == 0:
+            if counted:
+                total = self.count(conn, plan, None if exact else self.total_limit)
             return SearchResult([], total=total)
         if keep is None:
             rows = self._fetch(conn, plan, request.cursor, request.count + 1)
             matches = [row_to_stored(row) for row in rows[: request.count]]
             more = len(rows) > request.count
             next_cursor = self._position(rows[request.count - 1], plan.key) if more else None
+            if counted and request.cursor is None and not more:  # the first page holds every match: no count
+                total = len(rows) if exact or len(rows) <= self.total_limit else None
+            elif counted:
+                total = self.count(conn, plan, None if exact else self.total_limit)
         else:
             matches, next_cursor = self._kept_page(conn, plan, request, keep)
         included = self.resolve_includes(conn, matches, request.includes, visibility, include_keep or keep)
         return SearchResult(matches, included, total, next_cursor)
+
+    def every_match(
+        self, conn: Connection, request: SearchRequest, visibility: Visibility, limit: int
+    ) -> list[StoredResource] | None:
+        """Every match in the search's order, at most ``limit`` (None when there are more): one query for one page
+        of hundreds of resources (the SAS answer), reading only what a StoredResource holds; no count, no cursor,
+        no include, no consent filter (callers whose role the consent rules bind use :meth:`search`)."""
+        plan = self.plan(request, visibility, conn)
+        key = plan.key
+        columns = (R.res_type, R.res_id, R.version_id, R.last_updated, R.deleted, R.tenant, R.content, R.rid)
+        order = [key, plan.tiebreak] if key is not None else [plan.tiebreak]
+        query = (
+            select(*columns)
+            .select_from(plan.source)
+            .where(*plan.conditions)
+            .order_by(*(column.desc() if plan.descending else column.asc() for column in order))
+            .limit(limit + 1)
+        )
+        rows = conn.execute(query).all()
+        if len(rows) > limit:
+            return None
+        protector = self.store.protector
+        return [
+            StoredResource(kind, ident, version, updated, deleted, tenant, open_content(kind, ident, text, protector),
+                           rid=rid)
+            for kind, ident, version, updated, deleted, tenant, text, rid in rows
+        ]  # fmt: skip
 
     def _fetch(self, conn: Connection, plan: _QueryPlan, cursor: dict[str, Any] | None, limit: int) -> list[Any]:
         key = plan.key

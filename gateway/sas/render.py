@@ -47,20 +47,22 @@ def _relative(node: Any, base: str) -> Any:
     return node
 
 
-def _meta(resource: Resource, profile: str, *, keep_security: bool) -> None:
-    meta: Resource = {}
+_HEAD = ("resourceType", "id")
+_HEAD_AND_META = frozenset((*_HEAD, "meta"))
+
+
+def _meta(resource: Resource, profile: str, *, keep_security: bool) -> Resource:
+    """The resource with its meta reduced to the version, the aggregator profile (and a Slot's security labels),
+    placed right after the id, as FHIR JSON orders it."""
     old = resource.get("meta") or {}
-    for key in ("versionId", "lastUpdated"):
-        if key in old:
-            meta[key] = old[key]
+    meta: Resource = {key: old[key] for key in ("versionId", "lastUpdated") if key in old}
     meta["profile"] = [profile]
     if keep_security and old.get("security"):
         meta["security"] = old["security"]
-    resource.pop("meta", None)
-    head: dict[str, Any] = {key: resource.pop(key) for key in ("resourceType", "id") if key in resource}
-    rest = dict(resource)
-    resource.clear()
-    resource.update(head, meta=meta, **rest)  # meta right after the id, as FHIR JSON orders it
+    out: Resource = {key: resource[key] for key in _HEAD if key in resource}
+    out["meta"] = meta
+    out.update((key, value) for key, value in resource.items() if key not in _HEAD_AND_META)
+    return out
 
 
 def _typed_identifier(identifier: Resource, type_system: str, code: str) -> Resource:
@@ -124,11 +126,11 @@ def _organization(organization: Resource) -> None:
 def sas_rendering(
     resource: Resource, content: str, base: str, zone: tzinfo, locations: dict[str, Resource]
 ) -> Resource:
-    """One resource as the SAS receives it (``resource``, the parsed ``content``, is changed in place)."""
+    """One resource as the SAS receives it (``resource``, the parsed ``content``, may be changed in place)."""
     if base + "/" in content:  # absolute references to this server are rare: skip the walk otherwise
         resource = _relative(resource, base)
     kind = resource["resourceType"]
-    _meta(resource, P.PROFILES[kind], keep_security=kind == "Slot")
+    resource = _meta(resource, P.PROFILES[kind], keep_security=kind == "Slot")
     if kind == "Slot":
         _slot(resource, zone)
     elif kind == "Practitioner":

@@ -15,6 +15,7 @@ from gateway.capacity.directory import DIRECTORY
 from gateway.capacity.includes import directory_includes
 from gateway.errors import InvalidRequest
 from gateway.fhir.query import parse_search
+from gateway.fhir.search import SearchResult
 from gateway.sas.render import sas_bundle
 from gateway.sas.request import check
 from gateway.storage.db import read_transaction
@@ -43,8 +44,13 @@ def sas_search(service: FhirService, principal: Principal, pairs: Sequence[tuple
     request.total = "none"
     service.access.check_search(principal, request)
     includes, request.includes = request.includes, []  # the directory answers them (gateway/capacity/includes.py)
+    keep = service.access.keep(principal)
     with read_transaction(service.engine) as conn:
-        result = service.search_engine.search(conn, request, principal.visibility, service.access.keep(principal))
+        if keep is None and request.cursor is None:  # the SAS: every match in one query, without a count
+            found = service.search_engine.every_match(conn, request, principal.visibility, MAX_SLOTS)
+            result = SearchResult(found or [], next_cursor=None if found is not None else {})
+        else:
+            result = service.search_engine.search(conn, request, principal.visibility, keep)
         if result.next_cursor is not None:
             raise InvalidRequest(
                 f"INT_R04: more than {MAX_SLOTS} free slots match; narrow the start window or ask for fewer "

@@ -54,7 +54,16 @@ def date_condition(low: Any, high: Any, raw: str, zone: tzinfo, *, instant: bool
     condition = conditions[prefix]
     if instant and prefix in ("ge", "gt", "ap"):
         # An instant spans at most a second, so its low bound is near its high bound: lets the index range-scan.
-        condition = and_(condition, low >= (q_low if prefix != "gt" else q_high) - INSTANT_WIDTH)
+        # The test on ``high`` is asked only of the rows starting within that second of the bound (for the others
+        # ``low`` answers, as high >= low): an index holding ``low`` but not ``high`` then reads no table row.
+        bound = q_low if prefix != "gt" else q_high
+        by_low = low > bound if prefix == "gt" else low >= bound
+        decided = or_(by_low, high > bound if prefix == "gt" else high >= bound)
+        condition = (
+            and_(low >= bound - INSTANT_WIDTH, decided, low <= q_high)
+            if prefix == "ap"
+            else and_(low >= bound - INSTANT_WIDTH, decided)
+        )
     return condition
 
 

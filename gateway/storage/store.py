@@ -23,7 +23,7 @@ from gateway.errors import Conflict, Forbidden, PreconditionFailed
 from gateway.fhir.dates import format_instant, utc_now
 from gateway.settings import Settings
 from gateway.storage.db import write_transaction
-from gateway.storage.directory_version import bump_directory
+from gateway.storage.directory_version import COUNTED_TYPES, bump_directory
 from gateway.storage.fact_rows import APPOINTMENT_COLUMNS, SLOT_FACT_COLUMNS
 from gateway.storage.indexer import index_resource
 from gateway.storage.models import (
@@ -540,6 +540,7 @@ class ResourceStore:
                 total += len(pending)
                 pending = []
         self._insert_index_rows(conn, pending)
+        bump_directory(conn, resource_types or COUNTED_TYPES)  # what processes keep from the indexes is stale
         return total + len(pending)
 
     def count(self, conn: Connection, resource_type: str | None = None) -> int:

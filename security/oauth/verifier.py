@@ -3,7 +3,9 @@
 Only ES256, only the gateway's published keys (chosen by ``kid``), ``iss`` = the gateway, ``aud`` = its FHIR base,
 ``exp``/``nbf``/``iat`` with at most 30 s of leeway, and the client must still be registered (a removed client's
 tokens stop working within the cache's 30 s). It runs on every request, so decoded keys are kept (security/keys.py)
-and the client check is cached; the cost is one ECDSA verification.
+and the client check is cached; the cost is one ECDSA verification per token and client check
+(security/token_cache.py): a token verified a moment ago is taken again until its ``exp`` or the next client check,
+whichever comes first, as long as the key that signed it is still published.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.settings import Settings
 from security.authn import unauthenticated
-from security.keys import ALGORITHM, SigningKeys
+from security.keys import ALGORITHM, SigningKey, SigningKeys
 from security.oauth.tokens import (
     CLAIM_PRACTITIONER,
     CLAIM_PROFESSION,
@@ -35,6 +37,7 @@ from security.oauth.tokens import (
 from security.principal import Principal
 from security.roles import DEVELOPER, role_named
 from security.scopes import ScopeError, Scopes
+from security.token_cache import VerifiedTokens
 
 LEEWAY_SECONDS = 30
 CLIENT_CACHE_SECONDS = 30.0
@@ -66,6 +69,11 @@ class ClientPresence:
             self._cache[name] = (now, value)
         return value
 
+    def seconds_left(self, name: str) -> float:
+        """How long the answer cached for ``name`` will still be given (0: the next call looks again)."""
+        cached = self._cache.get(name)
+        return 0.0 if cached is None else cached[0] + self.ttl - time.monotonic()
+
 
 class GatewayTokenVerifier:
     """:class:`security.authn.TokenVerifier` for the tokens of this gateway's own authorization server."""
@@ -75,6 +83,7 @@ class GatewayTokenVerifier:
         self.audience = fhir_audience(settings)
         self.keys = keys
         self.clients = clients
+        self._verified: VerifiedTokens[tuple[Principal, SigningKey]] = VerifiedTokens()
 
     def owns(self, issuer: str) -> bool:
         return issuer == self.issuer
@@ -88,7 +97,7 @@ class GatewayTokenVerifier:
             raise unauthenticated("the token's header is not a JSON object")
         return header
 
-    def _claims(self, token: str) -> dict[str, Any]:
+    def _claims(self, token: str) -> tuple[dict[str, Any], SigningKey]:
         header = self._header(token)
         if header.get("alg") != ALGORITHM:
             raise unauthenticated(f"the gateway's tokens are signed {ALGORITHM}; this one says {header.get('alg')!s}")
@@ -103,7 +112,7 @@ class GatewayTokenVerifier:
             raise unauthenticated("the token's signature does not verify") from exc
         if not isinstance(claims, dict):
             raise unauthenticated("the token's payload is not a JSON object")
-        return claims
+        return claims, signing
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
         missing = [name for name in REQUIRED if name not in claims]
@@ -137,10 +146,30 @@ class GatewayTokenVerifier:
         if registered.replace(tzinfo=UTC).timestamp() > claims["iat"] + LEEWAY_SECONDS:
             raise unauthenticated(f"the token predates the current registration of client '{client}'")
 
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token verified a moment ago (no I/O), or None: then :meth:`principal` verifies it."""
+        found = self._verified.get(token)
+        if found is None:
+            return None
+        principal, signing = found
+        if self.keys.verification_key(signing.kid) is not signing:  # retired, or the key file was reloaded
+            return None
+        return principal
+
     def principal(self, token: str) -> Principal:
-        claims = self._claims(token)
+        known = self.cached(token)
+        if known is not None:
+            return known
+        claims, signing = self._claims(token)
         self._check_claims(claims)
         self._check_client(claims)
+        principal = self._principal(claims)
+        client = str(claims.get("client_id") or claims["sub"])
+        lifetime = min(float(claims["exp"]) - time.time(), self.clients.seconds_left(client))
+        self._verified.put(token, (principal, signing), lifetime)
+        return principal
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
         try:
             role_name = str(claims[CLAIM_ROLE])
             if role_name == DEVELOPER:
