@@ -3,6 +3,7 @@ first free slot, and only for requests no older than it: otherwise the summary i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -80,12 +81,12 @@ def test_the_slot_counter_moves_with_every_slot_write(ids: Identities, engine: E
     assert after is not None and after > before
 
 
-def test_the_least_recently_used_summary_goes_first_when_the_cache_is_full(two_free: Engine) -> None:
-    cache, computed = SummaryCache(max_entries=2), []
+def asking(engine: Engine, cache: SummaryCache, computed: list[str]) -> Callable[[str], None]:
+    """Ask ``cache`` for the summary kept under a key; the keys it had to compute are appended to ``computed``."""
     now = datetime(2030, 3, 11, 7)
 
     def ask(key: str) -> None:
-        with read_transaction(two_free) as conn:
+        with read_transaction(engine) as conn:
 
             def compute() -> CapacitySummary:
                 computed.append(key)
@@ -93,24 +94,20 @@ def test_the_least_recently_used_summary_goes_first_when_the_cache_is_full(two_f
 
             cache.summary(conn, (key,), now, compute)
 
+    return ask
+
+
+def test_the_least_recently_used_summary_goes_first_when_the_cache_is_full(two_free: Engine) -> None:
+    computed: list[str] = []
+    ask = asking(two_free, SummaryCache(max_entries=2), computed)
     for key in ("a", "b", "a", "c", "a", "b"):  # c pushes b out (a was used since); b comes back computed
         ask(key)
     assert computed == ["a", "b", "c", "b"]
 
 
 def test_the_cache_keeps_a_bounded_number_of_rows(two_free: Engine) -> None:
-    cache, computed = SummaryCache(max_days=1), []  # each summary here has one row: centre A's Monday
-    now = datetime(2030, 3, 11, 7)
-
-    def ask(key: str) -> None:
-        with read_transaction(two_free) as conn:
-
-            def compute() -> CapacitySummary:
-                computed.append(key)
-                return snp_capacity(conn, start=START, end=END, zone=ZONE, now=now, tenants=None)
-
-            cache.summary(conn, (key,), now, compute)
-
+    computed: list[str] = []
+    ask = asking(two_free, SummaryCache(max_days=1), computed)  # each summary here has one row: centre A's Monday
     for key in ("a", "a", "b", "a"):  # b's row pushes a's out
         ask(key)
     assert computed == ["a", "b", "a"]

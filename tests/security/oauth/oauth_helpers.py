@@ -116,3 +116,13 @@ def header_of(token: str) -> dict[str, Any]:
     part = token.split(".")[0]
     header: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
     return header
+
+
+def issue_token(anonymous: httpx.Client, engine: Engine, issuer: str) -> str:
+    """A real token of client centre-a (centre-system of 350000014, system/*.cruds), through the token endpoint."""
+    key = es384_key()
+    register(engine, "centre-a", key)
+    response = ask_token(anonymous, token_form(assertion(key, "centre-a", f"{issuer}/oauth/token")))
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token

@@ -16,17 +16,12 @@ from gateway.settings import Settings
 from security.keys import new_key_dict, signing_key_path, signing_keys, write_key_file
 from security.oauth import gateway_verifier
 from security.token_cache import VerifiedTokens
-from tests.security.oauth.oauth_helpers import ask_token, assertion, claims_of, es384_key, register, token_form
+from tests.security.oauth.oauth_helpers import claims_of, issue_token
 
 
 @pytest.fixture
 def issued(anonymous: httpx.Client, clean_db: Engine, secure_settings: Settings) -> str:
-    key = es384_key()
-    register(clean_db, "centre-a", key)
-    response = ask_token(anonymous, token_form(assertion(key, "centre-a", f"{secure_settings.issuer}/oauth/token")))
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
+    return issue_token(anonymous, clean_db, secure_settings.issuer)
 
 
 def test_a_verified_token_is_recognised_without_a_new_check(

@@ -17,13 +17,9 @@ from gateway.settings import Settings
 from security.keys import signing_keys
 from security.oauth import gateway_verifier
 from tests.security.oauth.oauth_helpers import (
-    ask_token,
-    assertion,
     claims_of,
-    es384_key,
     hmac_signed,
-    register,
-    token_form,
+    issue_token,
     unsigned,
 )
 
@@ -33,12 +29,7 @@ Forge = Callable[..., str]
 @pytest.fixture
 def issued(anonymous: httpx.Client, clean_db: Engine, secure_settings: Settings) -> str:
     """A real token of client centre-a (centre-system of 350000014, system/*.cruds)."""
-    key = es384_key()
-    register(clean_db, "centre-a", key)
-    response = ask_token(anonymous, token_form(assertion(key, "centre-a", f"{secure_settings.issuer}/oauth/token")))
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
+    return issue_token(anonymous, clean_db, secure_settings.issuer)
 
 
 @pytest.fixture
