@@ -15,8 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from gateway.capacity.directory import DIRECTORY
-from gateway.storage.db import read_transaction, write_transaction
-from gateway.storage.directory_version import ensure_slot_counter
+from gateway.storage.db import read_transaction
 
 GC_THRESHOLDS = (10_000, 20, 20)
 
@@ -25,12 +24,7 @@ def warm_and_freeze(engine: Engine, *, freeze: bool, log: Callable[[str], None] 
     """Build the capacity directory now (not on the first request); then, in a serving process, freeze the heap.
 
     In-process servers (the tests start many applications in one process) keep the collector as it is: frozen
-    objects are never collected, and an application stopped later would leave its cycles behind.
-
-    The Slot write counter is created first if missing, so that answers computed from Slots can be kept
-    (gateway/capacity/summary_cache.py)."""
-    with write_transaction(engine) as conn:
-        ensure_slot_counter(conn)
+    objects are never collected, and an application stopped later would leave its cycles behind."""
     with read_transaction(engine) as conn:
         directory = DIRECTORY.current(conn)
     if not freeze:

@@ -2,7 +2,8 @@
 
 A summary (gateway/capacity/snp_summary.py) depends on the Slots of its window and on the moment it was asked
 (``firstFree`` is the first free slot *still ahead*). It is kept with the Slot write counter read in the request's
-own transaction (gateway/storage/directory_version.py, bumped by every Slot write in the writing transaction) and
+own transaction (gateway/storage/directory_version.py: the sum of the centres' counters, each bumped by every
+write of one of its Slots in the writing transaction) and
 given again while:
 
 - the counter has not moved: no Slot was written since, so the counts are those the database would give;
@@ -61,8 +62,6 @@ class SummaryCache:
     ) -> CapacitySummary:
         """The summary for ``key`` at ``now`` (naive UTC): the kept one if it still holds, else ``compute()``."""
         stamp = slot_stamp(conn)
-        if stamp is None:  # no counter in this database: nothing can be known to be unchanged
-            return compute()
         full_key = (str(conn.engine.url), key)
         with self._lock:
             found = self._kept.get(full_key)

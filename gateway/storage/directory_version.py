@@ -5,19 +5,21 @@ place, under which Schedule. Every write of one of them bumps its counter in the
 that sees the counters unchanged knows no such write committed since it built its copy (timestamps could not tell:
 transactions do not commit in the order they read the clock).
 
-The same table holds one more counter, ``Slot``, bumped by every write of a Slot: answers computed from Slots
-(the ``$capacity`` summary, gateway/capacity/summary_cache.py) are kept while it has not moved. Its row is created
-by the first Slot write (no migration); until then :func:`slot_stamp` answers None and nothing is kept.
+The same table holds one Slot counter per centre (``Slot:<FINESS>``; ``Slot:`` for CPTS-level slots and for
+``reindex``), bumped by every write of one of its Slots: answers computed from Slots (the ``$capacity`` summary,
+gateway/capacity/summary_cache.py) are kept while their sum, :func:`slot_stamp`, has not moved. One row per centre
+keeps centres from queueing on one row lock on PostgreSQL: only writers of the same centre's Slots wait for each
+other. A counter's row is created by its first Slot write (no migration).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gateway.storage.models import DirectoryVersionRow
+from gateway.storage.models import TYPE_LEN, DirectoryVersionRow
 
 DIRECTORY_TYPES = ("HealthcareService", "Location", "Organization", "Practitioner", "PractitionerRole", "Schedule")
 SLOT_COUNTER = "Slot"
@@ -25,40 +27,37 @@ COUNTED_TYPES = (*DIRECTORY_TYPES, SLOT_COUNTER)  # every type whose writes move
 DIRECTORY_VERSION: Table = DirectoryVersionRow.__table__  # type: ignore[attr-defined]
 
 
-def bump_directory(conn: Connection, written_types: Iterable[str]) -> None:
-    """Count a write of each directory type among ``written_types``, and of Slots (no statement when there is none)."""
+def slot_counter(tenant: str | None) -> str:
+    """The counter of a centre's Slots (``Slot:`` for CPTS-level ones), as long as the column allows."""
+    return f"{SLOT_COUNTER}:{tenant or ''}"[:TYPE_LEN]
+
+
+def bump_directory(conn: Connection, written_types: Iterable[str], slot_tenants: Iterable[str | None] = ()) -> None:
+    """Count a write of each directory type among ``written_types``, and of the Slots of ``slot_tenants`` (Slots
+    written with no centre named, by ``reindex``: the ``Slot:`` counter); no statement when there is nothing."""
     written = set(written_types)
     touched = sorted(written.intersection(DIRECTORY_TYPES))
     table = DIRECTORY_VERSION
     if touched:
         conn.execute(update(table).where(table.c.res_type.in_(touched)).values(version=table.c.version + 1))
-    if SLOT_COUNTER in written:
-        _bump_slots(conn)
+    counters = sorted({slot_counter(tenant) for tenant in slot_tenants})  # always in one order: no deadlock
+    if SLOT_COUNTER in written and not counters:
+        counters = [slot_counter(None)]
+    for counter in counters:
+        _bump(conn, counter)
 
 
-def _bump_slots(conn: Connection) -> None:
+def _bump(conn: Connection, counter: str) -> None:
     table = DIRECTORY_VERSION
-    bump = update(table).where(table.c.res_type == SLOT_COUNTER).values(version=table.c.version + 1)
+    bump = update(table).where(table.c.res_type == counter).values(version=table.c.version + 1)
     if conn.execute(bump).rowcount:
         return
-    try:  # the first Slot write of this database: create the counter, then count (a concurrent creator: also)
+    try:  # this centre's first Slot write: create its counter, then count (a concurrent creator: also)
         with conn.begin_nested():
-            conn.execute(insert(table).values(res_type=SLOT_COUNTER, version=0))
+            conn.execute(insert(table).values(res_type=counter, version=0))
     except IntegrityError:
         pass
     conn.execute(bump)
-
-
-def ensure_slot_counter(conn: Connection) -> None:
-    """Create the Slot counter if no Slot write created it yet (a serving process does so at start)."""
-    table = DIRECTORY_VERSION
-    if conn.execute(select(table.c.version).where(table.c.res_type == SLOT_COUNTER)).first() is not None:
-        return
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(table).values(res_type=SLOT_COUNTER, version=0))
-    except IntegrityError:
-        pass
 
 
 def directory_stamp(conn: Connection) -> tuple[int, ...]:
@@ -67,11 +66,13 @@ def directory_stamp(conn: Connection) -> tuple[int, ...]:
     return tuple(int(found.get(kind, -1)) for kind in DIRECTORY_TYPES)
 
 
-def slot_stamp(conn: Connection) -> int | None:
-    """The Slot write counter (None before the first Slot write): equal stamps, no Slot written in between."""
+def slot_stamp(conn: Connection) -> int:
+    """The sum of the Slot counters: every committed Slot write raises it, so equal stamps mean no Slot written in
+    between."""
     table = DIRECTORY_VERSION
-    found = conn.execute(select(table.c.version).where(table.c.res_type == SLOT_COUNTER)).scalar()
-    return None if found is None else int(found)
+    low, high = f"{SLOT_COUNTER}:", f"{SLOT_COUNTER};"  # ";" follows ":": every "Slot:..." key lies in between
+    total = select(func.coalesce(func.sum(table.c.version), 0)).where(table.c.res_type >= low, table.c.res_type < high)
+    return int(conn.execute(total).scalar_one())
 
 
 __all__ = [
@@ -81,6 +82,6 @@ __all__ = [
     "SLOT_COUNTER",
     "bump_directory",
     "directory_stamp",
-    "ensure_slot_counter",
+    "slot_counter",
     "slot_stamp",
 ]

@@ -466,7 +466,8 @@ class ResourceStore:
         refs += self._insert_index_rows(conn, fresh)
         if refs:  # the indicators' daily rollups of those days are now stale
             mark(conn, stale_days(conn, self.zone, refs))
-        bump_directory(conn, {key[0] for key in plan.reindex})
+        slot_centres = [rows[key]["tenant"] for key in plan.reindex if key[0] == "Slot"]
+        bump_directory(conn, {key[0] for key in plan.reindex}, slot_centres)
 
     def _delete_index_rows(self, conn: Connection, rids: Sequence[int]) -> None:
         for start in range(0, len(rids), _CHUNK):

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from gateway.capacity.snp_summary import CapacitySummary, snp_capacity
 from gateway.capacity.summary_cache import SummaryCache
 from gateway.settings import Settings
 from gateway.storage.db import read_transaction, write_transaction
-from gateway.storage.directory_version import directory_stamp, ensure_slot_counter, slot_stamp
+from gateway.storage.directory_version import DIRECTORY_VERSION, directory_stamp, slot_counter, slot_stamp
 from gateway.storage.store import build_store
 from tests.security.identities import CENTRE_A, Identities
 
@@ -69,16 +69,17 @@ def test_a_kept_summary_is_computed_again_once_its_first_free_slot_is_behind(two
 
 
 def test_the_slot_counter_moves_with_every_slot_write(ids: Identities, engine: Engine) -> None:
-    with write_transaction(engine) as conn:
-        ensure_slot_counter(conn)
-        ensure_slot_counter(conn)  # idempotent
     with read_transaction(engine) as conn:
         before = slot_stamp(conn)
-    assert before is not None
-    put_slot(ids.centre(CENTRE_A), "c10", "10")
+        centre_before = conn.execute(select(DIRECTORY_VERSION.c.version).where(
+            DIRECTORY_VERSION.c.res_type == slot_counter(CENTRE_A))).scalar() or 0  # fmt: skip
+    centre = ids.centre(CENTRE_A)
+    put_slot(centre, "c10", "10")
+    put_slot(centre, "c10", "11")
     with read_transaction(engine) as conn:
-        after = slot_stamp(conn)
-    assert after is not None and after > before
+        assert slot_stamp(conn) == before + 2  # the centre's own counter (its row created by its first write)
+        counters = {row.res_type: row.version for row in conn.execute(select(DIRECTORY_VERSION))}
+    assert counters[slot_counter(CENTRE_A)] == centre_before + 2 and slot_counter(CENTRE_A) == f"Slot:{CENTRE_A}"
 
 
 def asking(engine: Engine, cache: SummaryCache, computed: list[str]) -> Callable[[str], None]:
@@ -120,9 +121,9 @@ def test_a_reindex_moves_the_counters(two_free: Engine, settings: Settings) -> N
     with write_transaction(two_free) as conn:
         build_store(two_free, settings).reindex(conn, ["Slot"])
     with read_transaction(two_free) as conn:
-        assert slot_stamp(conn) == (before[0] or 0) + 1 and directory_stamp(conn) == before[1]
+        assert slot_stamp(conn) == before[0] + 1 and directory_stamp(conn) == before[1]
     with write_transaction(two_free) as conn:
         build_store(two_free, settings).reindex(conn)
     with read_transaction(two_free) as conn:
-        assert slot_stamp(conn) == (before[0] or 0) + 2
+        assert slot_stamp(conn) == before[0] + 2
         assert all(now == then + 1 for now, then in zip(directory_stamp(conn), before[1], strict=True))
