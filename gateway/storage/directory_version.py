@@ -62,7 +62,9 @@ def _bump(conn: Connection, counter: str) -> None:
 
 def directory_stamp(conn: Connection) -> tuple[int, ...]:
     """The counters, in ``DIRECTORY_TYPES`` order: equal stamps, same directory."""
-    found = {row.res_type: row.version for row in conn.execute(select(DIRECTORY_VERSION))}
+    table = DIRECTORY_VERSION  # not the Slot counters: one per centre
+    rows = conn.execute(select(table).where(table.c.res_type.in_(DIRECTORY_TYPES)))
+    found = {row.res_type: row.version for row in rows}
     return tuple(int(found.get(kind, -1)) for kind in DIRECTORY_TYPES)
 
 
