@@ -1,8 +1,9 @@
 """The indicator engine: the twelve indicators of ``mappings/measures/`` computed over a period, as unmasked summary
 MeasureReports, one per centre and one for the whole CPTS (the sum of the centres' tallies).
 
-Volumes are aggregated in SQL over compact derived rows (``search_slot``, ``fact_appointment``); stratum values come
-from the directory resources, read once. The same data always gives the same JSON apart from ``date``.
+Volumes are aggregated in SQL over compact derived rows: the daily rollups (gateway/indicators/rollups.py, refreshed
+first) for slots and no-shows, ``search_slot`` and ``fact_appointment`` for the rest; stratum values come from the
+directory resources, read once. The same data always gives the same JSON apart from ``date``.
 Masking, storage, routes and exports build on the reports returned here.
 """
 
