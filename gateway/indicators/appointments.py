@@ -19,7 +19,6 @@ from gateway.storage.rollup_marks import APPT_DAY
 
 OUTCOME_KNOWN = ("fulfilled", "noshow")
 PCP_ROLE = "PCP"
-SLOT_MARGIN = timedelta(days=7)
 
 
 def _noshow_rows(ctx: Context) -> list[Any]:

@@ -18,7 +18,6 @@ was withdrawn. ``overflow`` keeps the minutes of a Slot past the next local midn
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -26,15 +25,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, text, true
 
 from gateway.fhir.dates import utc_now
-from gateway.indicators.appointments import OUTCOME_KNOWN, SLOT_MARGIN
+from gateway.indicators.appointments import OUTCOME_KNOWN
 from gateway.indicators.period import local_midnight
 from gateway.indicators.slots import FACT, NO_ROOM, NOT_BOOKING, SLOT, SNP_MARK, WITHDRAWN
 from gateway.storage.db import write_transaction
-from gateway.storage.rollup_marks import APPT_DAY, MARK, SLOT_DAY, STATE, local_day
+from gateway.storage.rollup_marks import APPT_DAY, MARK, SLOT_DAY, STATE, chunks, local_day
 
 EVERY_CENTRE = "*"  # a mark for every centre of its day (a FINESS is nine digits)
 DAYS_PER_TRANSACTION = 7
 LOCK_KEY = 7_202_611  # PostgreSQL advisory lock: one refresher at a time
+SLOT_MARGIN = timedelta(days=7)  # an appointment's Slot starts within a week of it
 BOOKING_MARGIN = timedelta(days=1)  # ... and the appointment filling a slot within a day of it (else: probed)
 
 
@@ -48,11 +48,6 @@ class Refreshed:
 
 def _zone_name(zone: tzinfo) -> str:
     return str(getattr(zone, "key", zone))
-
-
-def _chunks(values: list[Any], size: int = 500) -> Iterable[list[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _centres(column: Any, tenants: set[str | None] | None) -> Any:
@@ -84,7 +79,7 @@ def _start_build(conn: Connection, zone: tzinfo) -> None:
         while day <= last:
             marks.append({"tenant": EVERY_CENTRE, "day": day})
             day += timedelta(days=1)
-        for chunk in _chunks(marks, 1000):
+        for chunk in chunks(marks, 1000):
             conn.execute(insert(MARK), chunk)
     conn.execute(insert(STATE), {"id": 1, "zone": _zone_name(zone), "built_at": utc_now().replace(tzinfo=None)})
 
@@ -106,7 +101,7 @@ def _booked_rooms(conn: Connection, low: datetime, high: datetime, busy: list[st
     )
     probe = select(FACT.c.slot_id, FACT.c.location_id).where(FACT.c.status.not_in(NOT_BOOKING))
     found = [row for row in conn.execute(window) if row.slot_id in wanted]
-    for chunk in _chunks(sorted(wanted.difference(row.slot_id for row in found))):
+    for chunk in chunks(sorted(wanted.difference(row.slot_id for row in found))):
         found += conn.execute(probe.where(FACT.c.slot_id.in_(chunk))).all()
     for slot_id, location in found:
         room = location or NO_ROOM
@@ -179,7 +174,7 @@ def _refresh_some(conn: Connection, zone: tzinfo) -> int:
             wanted.setdefault(day, set()).add(tenant)  # type: ignore[union-attr]
     for day, tenants in sorted(wanted.items()):
         _refresh_day(conn, zone, day, tenants)
-    for chunk in _chunks([pk for pk, _, _ in marks]):
+    for chunk in chunks([pk for pk, _, _ in marks]):
         conn.execute(delete(MARK).where(MARK.c.pk.in_(chunk)))
     return len(wanted)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
+from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, select
 
@@ -52,15 +53,16 @@ def local_day(instant: datetime, zone: tzinfo) -> date:
     return instant.replace(tzinfo=UTC).astimezone(zone).date()
 
 
-def _chunks(values: Sequence[str] | Sequence[int]) -> Iterable[list[object]]:
-    for start in range(0, len(values), _CHUNK):
-        yield list(values[start : start + _CHUNK])
+def chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    """``values`` in lists of at most ``size`` (IN lists and executemany batches)."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def stored_refs(conn: Connection, rids: Sequence[int]) -> list[FactRef]:
     """The rows of these resources as they are before a write replaces or deletes them."""
     refs: list[FactRef] = []
-    for chunk in _chunks(rids):
+    for chunk in chunks(rids):
         for row in conn.execute(select(SLOT.c.tenant, SLOT.c.low, SLOT.c.res_id).where(SLOT.c.rid.in_(chunk))):
             refs.append(FactRef("slot", row.tenant, row.low, row.res_id))
         for row in conn.execute(select(FACT.c.tenant, FACT.c.low, FACT.c.slot_id).where(FACT.c.rid.in_(chunk))):
@@ -80,11 +82,11 @@ def stale_days(conn: Connection, zone: tzinfo, refs: Sequence[FactRef]) -> set[t
     days = {(ref.tenant, local_day(ref.low, zone)) for ref in refs}
     named_slots = sorted({ref.link for ref in refs if ref.kind == "appointment" and ref.link})
     slot_ids = sorted({ref.link for ref in refs if ref.kind == "slot" and ref.link})
-    for chunk in _chunks(named_slots):  # through the resource table's key, then the Slot row's owner index
+    for chunk in chunks(named_slots):  # through the resource table's key, then the Slot row's owner index
         named = select(SLOT.c.tenant, SLOT.c.low).join(RESOURCE, RESOURCE.c.rid == SLOT.c.rid)
         for row in conn.execute(named.where(RESOURCE.c.res_type == "Slot", RESOURCE.c.res_id.in_(chunk))):
             days.add((row.tenant, local_day(row.low, zone)))
-    for chunk in _chunks(slot_ids):
+    for chunk in chunks(slot_ids):
         for row in conn.execute(select(FACT.c.tenant, FACT.c.low).where(FACT.c.slot_id.in_(chunk))):
             days.add((row.tenant, local_day(row.low, zone)))
     return days
@@ -109,6 +111,7 @@ __all__ = [
     "SLOT_DAY",
     "STATE",
     "FactRef",
+    "chunks",
     "derived_refs",
     "forget_rollups",
     "local_day",
