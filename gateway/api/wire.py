@@ -29,6 +29,8 @@ def render(result: FhirResponse) -> Response:
         return Response(body.content.encode(), result.status, result.headers, media_type=FhirJSONResponse.media_type)
     if body is None:
         return Response(status_code=result.status, headers=result.headers)
+    if isinstance(body, bytes):  # JSON assembled from prepared fragments (the SAS answer)
+        return Response(body, result.status, result.headers, media_type=FhirJSONResponse.media_type)
     return FhirJSONResponse(body, result.status, result.headers)
 
 

@@ -241,6 +241,7 @@ class BundleProcessor:
         except GatewayError as exc:
             return {"response": {"status": _status_line(exc.status), "outcome": exc.to_operation_outcome()}}
         body = _fragment(response.body) if isinstance(response.body, StoredResource) else response.body
+        body = orjson.Fragment(body) if isinstance(body, bytes) else body  # an answer assembled as JSON already
         return {"resource": body, "response": {"status": STATUS_TEXT[response.status]}}
 
     # -- batch -------------------------------------------------------------------------------------------------------

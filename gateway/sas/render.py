@@ -8,13 +8,17 @@ aggregator profiles allow, and a PractitionerRole always contains the Location i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from gateway.fhir.dates import format_instant, utc_now
 from gateway.fhir.ids import new_id
 from gateway.sas import profiles as P
+from gateway.sas.fragments import with_meta
 from gateway.storage.store import StoredResource
 
 if TYPE_CHECKING:
@@ -45,24 +49,6 @@ def _relative(node: Any, base: str) -> Any:
     if isinstance(node, list):
         return [_relative(item, base) for item in node]
     return node
-
-
-_HEAD = ("resourceType", "id")
-_HEAD_AND_META = frozenset((*_HEAD, "meta"))
-
-
-def _meta(resource: Resource, profile: str, *, keep_security: bool) -> Resource:
-    """The resource with its meta reduced to the version, the aggregator profile (and a Slot's security labels),
-    placed right after the id, as FHIR JSON orders it."""
-    old = resource.get("meta") or {}
-    meta: Resource = {key: old[key] for key in ("versionId", "lastUpdated") if key in old}
-    meta["profile"] = [profile]
-    if keep_security and old.get("security"):
-        meta["security"] = old["security"]
-    out: Resource = {key: resource[key] for key in _HEAD if key in resource}
-    out["meta"] = meta
-    out.update((key, value) for key, value in resource.items() if key not in _HEAD_AND_META)
-    return out
 
 
 def _typed_identifier(identifier: Resource, type_system: str, code: str) -> Resource:
@@ -130,7 +116,7 @@ def sas_rendering(
     if base + "/" in content:  # absolute references to this server are rare: skip the walk otherwise
         resource = _relative(resource, base)
     kind = resource["resourceType"]
-    resource = _meta(resource, P.PROFILES[kind], keep_security=kind == "Slot")
+    resource = with_meta(resource, P.PROFILES[kind], keep_security=kind == "Slot")
     if kind == "Slot":
         _slot(resource, zone)
     elif kind == "Practitioner":
@@ -160,45 +146,39 @@ def _directory_locations(directory: Directory) -> dict[str, Resource]:
     return found
 
 
-def _included(stored: StoredResource, base: str, zone: tzinfo, directory: Directory) -> Resource:
-    """A directory resource's rendering, made once per directory (it does not depend on the request)."""
-    key = ("sas", stored.resource_type, stored.id, base, str(zone))
-    found: Resource | None = directory.memo.get(key)
+def _included_entry(stored: StoredResource, base: str, zone: tzinfo, directory: Directory) -> bytes:
+    """A directory resource's entry, encoded once per directory (it does not depend on the request but its base)."""
+    key = ("sas-entry", stored.resource_type, stored.id, base, str(zone))
+    found: bytes | None = directory.memo.get(key)
     if found is None:
-        found = sas_resource(stored, base, zone, _directory_locations(directory))
+        resource = sas_resource(stored, base, zone, _directory_locations(directory))
+        entry = {"fullUrl": f"{base}/{stored.reference}", "resource": resource, "search": {"mode": "include"}}
+        found = orjson.dumps(entry)
         directory.memo[key] = found
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class SlotMatch:
+    """A matching Slot of the answer: its id and its SAS rendering as JSON text."""
+
+    id: str
+    text: str
 
 
 def sas_bundle(
     *,
     base: str,
     self_link: str,
-    slots: Sequence[tuple[StoredResource, Resource]],
+    slots: Sequence[SlotMatch],
     included: Sequence[StoredResource],
     zone: tzinfo,
     directory: Directory,
-) -> Resource:
-    """The searchset: ``total`` = number of Slots, one self link, a ``fullUrl`` on every entry; included resources
-    of types outside the aggregator profiles are left out."""
-    entries = [
-        {
-            "fullUrl": f"{base}/Slot/{stored.id}",
-            "resource": sas_rendering(resource, stored.content, base, zone, {}),
-            "search": {"mode": "match"},
-        }
-        for stored, resource in slots
-    ]
-    entries.extend(
-        {
-            "fullUrl": f"{base}/{s.resource_type}/{s.id}",
-            "resource": _included(s, base, zone, directory),
-            "search": {"mode": "include"},
-        }
-        for s in included
-        if s.resource_type in P.PROFILES
-    )
-    bundle: Resource = {
+) -> bytes:
+    """The searchset, encoded: ``total`` = number of Slots, one self link, a ``fullUrl`` on every entry; included
+    resources of types outside the aggregator profiles are left out. Slots come rendered (prepared fragments,
+    gateway/sas/fragments.py), included resources from the directory's memo: the answer is assembled, not encoded."""
+    head: Resource = {
         "resourceType": "Bundle",
         "id": new_id(),
         "meta": {"lastUpdated": format_instant(utc_now()), "profile": [P.BUNDLE_PROFILE]},
@@ -206,9 +186,16 @@ def sas_bundle(
         "total": len(slots),
         "link": [{"relation": "self", "url": self_link}],
     }
+    match = {"mode": "match"}
+    entries: list[Any] = [
+        {"fullUrl": f"{base}/Slot/{slot.id}", "resource": orjson.Fragment(slot.text), "search": match} for slot in slots
+    ]
+    entries.extend(
+        orjson.Fragment(_included_entry(s, base, zone, directory)) for s in included if s.resource_type in P.PROFILES
+    )
     if entries:
-        bundle["entry"] = entries
-    return bundle
+        head["entry"] = entries
+    return orjson.dumps(head)
 
 
-__all__ = ["sas_bundle", "sas_instant", "sas_rendering", "sas_resource"]
+__all__ = ["SlotMatch", "sas_bundle", "sas_instant", "sas_rendering", "sas_resource"]

@@ -1,5 +1,6 @@
-"""Run an INT_R04 request and answer the SAS CPTS aggregator bundle: the Slots from the search engine (one range scan
-of ``search_slot`` per practitioner's Schedule), the included resources from the capacity directory.
+"""Run an INT_R04 request and answer the SAS CPTS aggregator bundle: the Slots from ``search_slot`` (one range scan
+per practitioner's Schedule), each already rendered for the SAS when it was stored (gateway/sas/fragments.py), the
+included resources from the capacity directory.
 
 All Slot matches come in one page (the aggregator bundle has one link, ``self``): a request matching more than
 ``MAX_SLOTS`` Slots is refused with a 400 asking for a narrower window or fewer practitioners.
@@ -8,30 +9,134 @@ All Slot matches come in one page (the aggregator bundle has one link, ``self``)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from gateway.capacity.directory import DIRECTORY
+import orjson
+from sqlalchemy import Connection, select, type_coerce
+from sqlalchemy.types import NullType
+
+from gateway.capacity.directory import DIRECTORY, Directory
 from gateway.capacity.includes import directory_includes
+from gateway.capacity.slot_plan import SLOT
 from gateway.errors import InvalidRequest
-from gateway.fhir.query import parse_search
-from gateway.fhir.search import SearchResult
-from gateway.sas.render import sas_bundle
+from gateway.fhir.query import Include, SearchRequest, parse_search
+from gateway.fhir.search import SearchEngine
+from gateway.sas.fragments import with_times
+from gateway.sas.render import SlotMatch, sas_bundle, sas_rendering
 from gateway.sas.request import check
 from gateway.storage.db import read_transaction
+from gateway.storage.store import RESOURCE, StoredResource
 from security.access import disclosed
+from security.ledger import current
 from security.principal import Principal
+from security.protect import open_content
 
 if TYPE_CHECKING:
     from gateway.fhir.service import FhirResponse, FhirService
 
 MAX_SLOTS = 5000
+Parsed = dict[str, Any]
 
 
 def self_link(base: str, pairs: Sequence[tuple[str, str]]) -> str:
     """The request as applied, every reserved character percent-encoded but ``:``, ``/`` and ``,`` (a ``|`` left
     bare breaks strict RFC 3986 parsers, such as the test kit's)."""
     return f"{base}/Slot?{urlencode(list(pairs), safe=':/,')}"
+
+
+def _too_many() -> InvalidRequest:
+    return InvalidRequest(
+        f"INT_R04: more than {MAX_SLOTS} free slots match; narrow the start window or ask for fewer practitioners",
+        expression="parameter:start",
+        code="API-SAS-TOO-MANY",
+    )
+
+
+class _Answer:
+    """The matching Slots, rendered, and what their ``_include``s follow (one parsed value per distinct one)."""
+
+    def __init__(self, *, general: bool = False) -> None:
+        self.general = general  # every Slot read as a resource (and disclosed with what it says of patients)
+        self.slots: list[SlotMatch] = []
+        self.links: dict[str, Parsed] = {}  # links JSON text (or a Slot's own key) -> parsed
+        self.stored: list[StoredResource] = []  # Slots rendered from their content
+
+    def rendered(self, stored: StoredResource, base: str, zone: tzinfo) -> None:
+        self.links[f"Slot/{stored.id}"] = stored.json()
+        text = orjson.dumps(sas_rendering(stored.json(), stored.content, base, zone, {})).decode()
+        self.slots.append(SlotMatch(stored.id, text))
+        self.stored.append(stored)
+
+
+def _prepared(
+    conn: Connection, engine: SearchEngine, request: SearchRequest, principal: Principal, base: str, zone: tzinfo
+) -> _Answer | None:
+    """Every match from ``search_slot`` alone, from the prepared fragments; None when the search needs more than
+    that table (a filter on the resource row, an order other than by start) — the caller then takes the general way.
+    Slots stored without a fragment are rendered from their content."""
+    plan = engine.plan(request, principal.visibility, conn)
+    if plan.count_source is not SLOT or plan.key is not SLOT.c.low or plan.tiebreak is not SLOT.c.rid:
+        return None
+    # The row's instants as stored (SQLite: ISO text, PostgreSQL: datetimes), and no ORDER BY: sorting a few hundred
+    # rows here costs far less than SQLite's sorter copying every fragment.
+    low, end = type_coerce(SLOT.c.low, NullType()), type_coerce(SLOT.c.end_at, NullType())
+    columns = (SLOT.c.rid, SLOT.c.res_id, low.label("low"), end.label("end_at"), SLOT.c.sas, SLOT.c.links)
+    query = select(*columns).where(*(plan.count_conditions or [])).limit(MAX_SLOTS + 1)
+    rows = sorted(conn.execute(query).all(), key=lambda row: (row.low, row.rid), reverse=plan.descending)
+    if len(rows) > MAX_SLOTS:
+        raise _too_many()
+    unprepared = {row.rid for row in rows if row.sas is None or row.links is None or row.end_at is None}
+    contents = _contents(conn, engine, sorted(unprepared)) if unprepared else {}
+    answer = _Answer()
+    for row in rows:
+        if row.rid not in unprepared:
+            answer.slots.append(SlotMatch(row.res_id, with_times(row.sas, row.low, row.end_at, zone)))
+            if row.links not in answer.links:
+                answer.links[row.links] = orjson.loads(row.links)
+        elif row.rid in contents:  # (a row always has its resource in the same snapshot)
+            answer.rendered(contents[row.rid], base, zone)
+    return answer
+
+
+def _contents(conn: Connection, engine: SearchEngine, rids: list[int]) -> dict[int, StoredResource]:
+    """The current Slots of these row keys (a Slot deleted meanwhile has no ``search_slot`` row: the snapshot holds)."""
+    r = RESOURCE.c
+    query = select(r.res_type, r.res_id, r.version_id, r.last_updated, r.deleted, r.tenant, r.content, r.rid)
+    found = {}
+    for kind, ident, version, updated, deleted, tenant, text, rid in conn.execute(query.where(r.rid.in_(rids))):
+        content = open_content(kind, ident, text, engine.store.protector)
+        found[rid] = StoredResource(kind, ident, version, updated, deleted, tenant, content, rid=rid)
+    return found
+
+
+def _general(
+    conn: Connection, service: FhirService, request: SearchRequest, principal: Principal, base: str, zone: tzinfo
+) -> _Answer:
+    """Every match through the search engine (consent-filtered callers, searches ``search_slot`` cannot answer)."""
+    keep = service.access.keep(principal)
+    if keep is None and request.cursor is None:
+        found = service.search_engine.every_match(conn, request, principal.visibility, MAX_SLOTS)
+        if found is None:
+            raise _too_many()
+        matches = found
+    else:
+        result = service.search_engine.search(conn, request, principal.visibility, keep)
+        if result.next_cursor is not None:
+            raise _too_many()
+        matches = result.matches
+    answer = _Answer(general=True)
+    for stored in matches:
+        answer.rendered(stored, base, zone)
+    return answer
+
+
+def _includes(
+    directory: Directory, answer: _Answer, includes: list[Include], principal: Principal
+) -> list[StoredResource]:
+    frontier = [("Slot", parsed) for parsed in answer.links.values()]  # the same targets as every Slot's, once
+    return directory_includes(directory, frontier, includes, principal.visibility)
 
 
 def sas_search(service: FhirService, principal: Principal, pairs: Sequence[tuple[str, str]], base: str) -> FhirResponse:
@@ -44,29 +149,24 @@ def sas_search(service: FhirService, principal: Principal, pairs: Sequence[tuple
     request.total = "none"
     service.access.check_search(principal, request)
     includes, request.includes = request.includes, []  # the directory answers them (gateway/capacity/includes.py)
-    keep = service.access.keep(principal)
+    fast = service.access.keep(principal) is None and request.cursor is None
+    fast = fast and "Slot" not in principal.role.patient_data
     with read_transaction(service.engine) as conn:
-        if keep is None and request.cursor is None:  # the SAS: every match in one query, without a count
-            found = service.search_engine.every_match(conn, request, principal.visibility, MAX_SLOTS)
-            result = SearchResult(found or [], next_cursor=None if found is not None else {})
-        else:
-            result = service.search_engine.search(conn, request, principal.visibility, keep)
-        if result.next_cursor is not None:
-            raise InvalidRequest(
-                f"INT_R04: more than {MAX_SLOTS} free slots match; narrow the start window or ask for fewer "
-                "practitioners",
-                expression="parameter:start",
-                code="API-SAS-TOO-MANY",
-            )
+        answer = _prepared(conn, service.search_engine, request, principal, base, zone) if fast else None
+        if answer is None:
+            answer = _general(conn, service, request, principal, base, zone)
         directory = DIRECTORY.current(conn)
-        slots = [(stored, stored.json()) for stored in result.matches]
-        included = directory_includes(directory, [("Slot", s) for _, s in slots], includes, principal.visibility)
+        included = _includes(directory, answer, includes, principal)
         included = service.access.include_keep(principal)(conn, included)
-    disclosed(principal, [*result.matches, *included])
+    if answer.general:
+        disclosed(principal, [*answer.stored, *included])
+    else:  # Slots are no patient's data for this caller (checked above): their references are what is disclosed
+        current().disclose([f"Slot/{slot.id}" for slot in answer.slots], set())
+        disclosed(principal, included)
     body = sas_bundle(
         base=base,
         self_link=self_link(base, request.echo),
-        slots=slots,
+        slots=answer.slots,
         included=included,
         zone=zone,
         directory=directory,

@@ -31,8 +31,8 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB of page cache per connection, at most
-        cursor.execute("PRAGMA mmap_size=1073741824")
+        cursor.execute("PRAGMA cache_size=-16384")  # 256 MiB of page cache per connection, at most
+        cursor.execute("PRAGMA mmap_size=2147418112")
         cursor.execute("PRAGMA wal_autocheckpoint=16384")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()

@@ -11,6 +11,7 @@ from gateway.fhir.dates import DateFormatError, parse_range
 from gateway.fhir.paths import evaluate
 from gateway.fhir.resources import SUPPORTED
 from gateway.fhir.searchparams import SearchParam, registry
+from gateway.sas.fragments import slot_fragments
 from gateway.storage.fact_rows import appointment_row, slot_facts
 from gateway.storage.references import parse_reference
 from gateway.storage.slot_rows import slot_row
@@ -132,7 +133,8 @@ def index_resource(resource: dict[str, Any], zone: tzinfo) -> IndexRows:
     if resource["resourceType"] == "Slot":
         capacity = slot_row(resource, zone)
         if capacity is not None:
-            rows.slot.append({**capacity, **slot_facts(resource, zone)})
+            sas, links = slot_fragments(resource)
+            rows.slot.append({**capacity, **slot_facts(resource, zone), "sas": sas, "links": links})
     elif resource["resourceType"] == "Appointment":
         fact = appointment_row(resource, zone)
         if fact is not None:

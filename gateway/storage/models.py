@@ -150,7 +150,8 @@ class SlotIndexRow(SQLModel, table=True):
 
     __tablename__ = "search_slot"
     __table_args__ = (
-        Index("ix_slot_schedule", "schedule_id", "status", "low", "rid"),
+        # Both capacity indexes carry ``kinds``: a count or a page filtered on slot types never visits the table.
+        Index("ix_slot_schedule", "schedule_id", "status", "low", "rid", "kinds"),
         Index("ix_slot_status", "status", "low", "rid", "kinds", "schedule_id", "tenant"),
         Index("ix_slot_owner", "rid"),
         # Non-scheduled-care slots (about a tenth of all): what coordinators ask for, without reading the others.
@@ -161,6 +162,7 @@ class SlotIndexRow(SQLModel, table=True):
             "rid",
             "tenant",
             "schedule_id",
+            "kinds",
             sqlite_where=text(SNP_ROWS),
             postgresql_where=text(SNP_ROWS),
         ),
@@ -198,6 +200,10 @@ class SlotIndexRow(SQLModel, table=True):
     service_type: str | None = Field(default=None, max_length=64)
     specialty: str | None = Field(default=None, max_length=64)
     appt_type: str | None = Field(default=None, max_length=64)
+    # The Slot as the SAS receives it, without start and end, and the elements its includes follow, compact JSON
+    # (gateway/sas/fragments.py); NULL when it cannot be prepared ahead.
+    sas: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    links: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class AppointmentFactRow(SQLModel, table=True):

@@ -35,7 +35,8 @@ def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
 
 
 def test_capacity_revision_gives_slots_stored_before_it_their_row(tmp_path: Path) -> None:
-    """0005 backfills ``search_slot`` from the Slots already stored (a database upgraded in place)."""
+    """0005 backfills ``search_slot`` from the Slots already stored (a database upgraded in place), 0009 their SAS
+    fragments."""
     engine = make_engine(f"sqlite:///{tmp_path}/b.db")
     config = migrate.alembic_config()
     with engine.begin() as conn:
@@ -60,6 +61,10 @@ def test_capacity_revision_gives_slots_stored_before_it_their_row(tmp_path: Path
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT rid, schedule_id, status, low, kinds FROM search_slot")).all()
         versions = conn.execute(text("SELECT count(*) FROM directory_version")).scalar_one()
+        sas, links = conn.execute(text("SELECT sas, links FROM search_slot")).one()
     assert [tuple(r) for r in rows] == [(1, "sch", "free", "2030-03-11 07:00:00.000000", " SNP ")]  # deleted: none
     assert versions == 6
+    # 0009 prepares its SAS rendering (gateway/sas/fragments.py)
+    assert (json.loads(sas)["id"], "start" in json.loads(sas)) == ("s1", False)
+    assert json.loads(links) == {"schedule": {"reference": "Schedule/sch"}}
     engine.dispose()
