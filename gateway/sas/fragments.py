@@ -7,8 +7,9 @@ the SAS wants in the gateway's time zone. So the store keeps, in the Slot's ``se
 - ``sas``: the Slot as the SAS receives it, compact JSON, **without** ``start`` and ``end``; the answer appends them,
   formatted from the row's ``low`` and ``end_at`` instants (:func:`with_times`), so the fragment does not depend on
   the time zone setting;
-- ``links``: the Slot's elements that its reference search parameters read (``schedule``, ``serviceType``), compact
-  JSON: enough to resolve the answer's ``_include``s from the capacity directory without the whole Slot.
+- ``links``: the references in the Slot's elements that its reference search parameters read (``schedule``,
+  ``serviceType``), compact JSON: enough to resolve the answer's ``_include``s from the capacity directory without
+  the whole Slot.
 
 Either is NULL when the Slot cannot be prepared ahead (no instant ``start``/``end``, or an absolute reference the
 rendering would have to make relative to the request's base): the answer renders such a Slot from its content.
@@ -71,6 +72,23 @@ def _absolute_reference(node: Any) -> bool:
     return False
 
 
+def _references(node: Any) -> Any:
+    """What of ``node`` leads to a reference: ``reference`` values, and the ``url`` of the extensions holding one
+    (an ``extension(url)`` path step needs it); None when nothing does. Codings and displays are left out, so that
+    the Slots of one Schedule and service share one value."""
+    if isinstance(node, list):
+        kept = [found for found in map(_references, node) if found is not None]
+        return kept or None
+    if not isinstance(node, dict):
+        return None
+    out = {key: found for key, value in node.items() if key != "url" and (found := _references(value)) is not None}
+    if isinstance(node.get("reference"), str):
+        out["reference"] = node["reference"]
+    if out and isinstance(node.get("url"), str):
+        out["url"] = node["url"]
+    return out or None
+
+
 def slot_fragments(slot: Resource) -> tuple[str | None, str | None]:
     """``(sas, links)`` of a Slot as stored (with its ``meta.versionId`` and ``meta.lastUpdated``); (None, None)
     when it cannot be prepared ahead."""
@@ -81,7 +99,7 @@ def slot_fragments(slot: Resource) -> tuple[str | None, str | None]:
         return None, None
     timeless = {key: value for key, value in slot.items() if key not in ("start", "end")}
     rendered = with_meta(timeless, PROFILES["Slot"], keep_security=True)
-    links = {name: slot[name] for name in link_elements() if name in slot}
+    links = {name: found for name in link_elements() if (found := _references(slot.get(name))) is not None}
     return orjson.dumps(rendered).decode(), orjson.dumps(links).decode()
 
 
