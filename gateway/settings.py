@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, le=64, description="Worker processes of `serve` (or --workers); more than 1 excludes MLLP"
     )
+    request_threads: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Threads per process that run reads, searches and $capacity (gateway/api/threads.py); writes and "
+        "long operations use a pool of their own",
+    )
     serving_process: bool = Field(
         default=False,
         description="Set by `serve`: the process only serves, so it freezes its start-up heap for the garbage "

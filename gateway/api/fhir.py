@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import BundlesDep, PrincipalDep, ServiceDep, SettingsDep
+from gateway.api.threads import in_thread
 from gateway.api.wire import (
     FhirJSONResponse,
     base_url,
@@ -63,8 +64,8 @@ async def search(
 ) -> Response:
     base = base_url(request, settings.base_url)
     strict = strict_handling(request)
-    result = await run_in_threadpool(
-        service.search, principal, resource_type, query_pairs(request), base, strict=strict
+    result = await in_thread(
+        request, service.search, principal, resource_type, query_pairs(request), base, strict=strict
     )
     return render(result)
 
@@ -76,7 +77,7 @@ async def search_post(
     base = base_url(request, settings.base_url)
     pairs = await form_pairs(request)
     strict = strict_handling(request)
-    return render(await run_in_threadpool(service.search, principal, resource_type, pairs, base, strict=strict))
+    return render(await in_thread(request, service.search, principal, resource_type, pairs, base, strict=strict))
 
 
 @router.post("/{resource_type}", summary="create")
@@ -107,7 +108,7 @@ async def read(
     settings: SettingsDep,
 ) -> Response:
     base = base_url(request, settings.base_url)
-    return render(await run_in_threadpool(service.read, principal, resource_type, resource_id, base))
+    return render(await in_thread(request, service.read, principal, resource_type, resource_id, base))
 
 
 @router.put("/{resource_type}/{resource_id}", summary="update (or create with a client id)")
@@ -161,7 +162,7 @@ async def vread(
     settings: SettingsDep,
 ) -> Response:
     base = base_url(request, settings.base_url)
-    return render(await run_in_threadpool(service.vread, principal, resource_type, resource_id, version_id, base))
+    return render(await in_thread(request, service.vread, principal, resource_type, resource_id, version_id, base))
 
 
 __all__ = ["router"]

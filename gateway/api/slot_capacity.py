@@ -11,9 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
 from gateway.api.deps import PrincipalDep, ServiceDep, SettingsDep
+from gateway.api.threads import in_thread
 from gateway.api.wire import FhirJSONResponse
 from gateway.capacity.directory import DIRECTORY
 from gateway.capacity.freshness import capacity_freshness
@@ -31,6 +32,7 @@ SLOT_TYPES = ("SNP", "CPTS", "PUBLIC", "PRO")
 
 @router.get("/Slot/$capacity", summary="SNP capacity per centre and day (Parameters)")
 async def capacity(
+    request: Request,
     principal: PrincipalDep,
     service: ServiceDep,
     settings: SettingsDep,
@@ -83,7 +85,7 @@ async def capacity(
             freshness = capacity_freshness(conn, centres, now, stale_after)
         return rendered(summary, zone, freshness)
 
-    return Response(await run_in_threadpool(summarise), media_type=FhirJSONResponse.media_type)
+    return Response(await in_thread(request, summarise), media_type=FhirJSONResponse.media_type)
 
 
 __all__ = ["router"]

@@ -1,0 +1,53 @@
+"""Reads and searches run in at most ``CPTS_REQUEST_THREADS`` threads per process (gateway/api/threads.py), over
+real HTTP: more concurrent requests wait for a thread instead of each taking one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.conftest import _free_port, serving
+
+
+class Overlap:
+    """Wraps a service method: counts how many calls run at the same moment (each lingers a little)."""
+
+    def __init__(self, method: Any) -> None:
+        self.method, self.running, self.most = method, 0, 0
+        self.lock = threading.Lock()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(0.05)  # long enough for the other requests to arrive meanwhile
+            return self.method(*args, **kwargs)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_searches_run_in_at_most_the_configured_threads(settings: Settings, clean_db: Engine, threads: int) -> None:
+    app = create_app(settings.model_copy(update={"request_threads": threads}), configure_logs=False)
+    overlap = Overlap(app.state.service.search)
+    app.state.service.search = overlap
+    with serving(app, _free_port()) as base, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: httpx.get(f"{base}/fhir/Slot?_count=1", timeout=30), range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert overlap.most == threads
+    assert app.state.request_threads.total_tokens == threads
+
+
+def test_request_threads_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="request_threads"):
+        Settings(request_threads=0)
