@@ -1,15 +1,19 @@
 """The audit trail: one AuditEvent (IHE BALP patterns, security/balp.py) per read, search, write, denial and token.
 
 Interface used by the rest of the gateway (the request layer, the token endpoint, ingest):
-``AuditTrail(engine, settings).record(AuditRecord(...))`` (blocking: call it from a worker thread in async code).
+``AuditTrail(engine, settings).record(AuditRecord(...))`` (blocking), or ``submit(...)``, whose future is done once
+the events are committed (async code awaits it with ``asyncio.wrap_future``: no worker thread held while waiting).
 
 Append-only and hash-chained. Each event gets ``seq`` = head.seq + 1 and
 ``hash = SHA-256(prev_hash "\\n" canonical-event-JSON "\\n" seq "\\n" recorded_at)`` (hex), where the canonical JSON
 has sorted keys and no spaces and carries ``id`` = seq, and the first ``prev_hash`` is :data:`GENESIS`. The head row
 (``audit_head``, id 1) is locked while appending (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN
 IMMEDIATE`` serialises writers), so several processes on one database still write one chain. Within a process,
-concurrent callers are grouped: whoever takes the writer lock appends every pending event in one transaction and
-the others find theirs written (group commit), which keeps many threads from queueing one transaction each.
+one writer thread per trail appends whatever is queued in one transaction (group commit) and then completes every
+caller's future, with the error when the transaction failed: no caller learns "written" before the commit. On a
+SQLite file the processes' writers also take an exclusive ``flock`` on ``<database>.audit-lock`` around the
+transaction: the next one starts the moment the lock is released, where SQLite's busy handler would have slept
+for milliseconds, and events queue meanwhile, so the batches grow with the load.
 The database refuses UPDATE and DELETE on ``audit_event`` (migration 0003); :func:`verify` detects whoever gets
 round that. A hash chain has no secret: someone who rewrites rows *and* recomputes every later hash and the head is
 caught only by comparing the head with a copy kept elsewhere (``audit verify`` prints it for that purpose).
@@ -17,16 +21,21 @@ caught only by comparing the head with a copy kept elsewhere (``audit verify`` p
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import logging
+import os
 import threading
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
 
 from gateway.errors import StorageUnavailable
 from gateway.settings import Settings
@@ -38,6 +47,7 @@ Action = str  # read | vread | search | history | create | update | delete | tra
 # | operation
 
 GENESIS = "0" * 64
+log = logging.getLogger("cpts.audit")
 EVENTS = AuditEventRow.__table__  # type: ignore[attr-defined]
 HEAD = AuditHeadRow.__table__  # type: ignore[attr-defined]
 
@@ -85,13 +95,25 @@ def canonical(event: dict[str, Any]) -> bytes:
     return orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
 
 
+WRITER_IDLE_SECONDS = 30.0  # a writer thread with nothing to write for this long ends; the next event starts one
+
+
 @dataclass
 class _Ticket:
-    """The events of one ``record_many`` call, waiting for a writer; ``done`` once written or failed."""
+    """The events of one ``submit`` call, waiting for the writer thread; ``future`` done once written or failed."""
 
-    items: list[tuple[datetime, dict[str, Any]]]
-    done: bool = False
-    error: BaseException | None = field(default=None)
+    items: list[tuple[datetime, AuditRecord]]
+    future: Future[None]
+
+
+def _lock_path(engine: Engine) -> str | None:
+    """The file the processes writing one SQLite database lock around their appends; None for other databases."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = make_url(str(engine.url)).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}.audit-lock"
 
 
 class AuditTrail:
@@ -101,9 +123,11 @@ class AuditTrail:
         self.engine = engine
         self.observer = (settings.base_url or settings.issuer).rstrip("/")
         self._postgres = engine.dialect.name == "postgresql"
+        self._lock_path = _lock_path(engine)
         self._pending: list[_Ticket] = []
-        self._pending_lock = threading.Lock()
-        self._writer = threading.Lock()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._owner = os.getpid()
         head = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)  # statements built once: appends are hot
         self._head = head.with_for_update() if self._postgres else head
         self._insert = insert(EVENTS)
@@ -114,31 +138,84 @@ class AuditTrail:
 
     def record_many(self, recs: tuple[AuditRecord, ...] | list[AuditRecord]) -> None:
         """Append the events of ``recs`` (in order) and return once they are committed."""
-        ticket = _Ticket([self._prepare(rec) for rec in recs])
-        if not ticket.items:
-            return
-        with self._pending_lock:
-            self._pending.append(ticket)
-        with self._writer:
-            if not ticket.done:
-                with self._pending_lock:
-                    batch, self._pending = self._pending, []
-                try:
-                    self._append([item for waiting in batch for item in waiting.items])
-                except BaseException as exc:  # every waiter learns its events were not written
-                    for waiting in batch:
-                        waiting.error = exc
-                finally:
-                    for waiting in batch:
-                        waiting.done = True
-        if ticket.error is not None:
-            raise AuditUnavailable(
-                f"the audit trail could not be written ({type(ticket.error).__name__}); the request was not served"
-            ) from ticket.error
+        self.submit(recs).result()
 
-    def _prepare(self, rec: AuditRecord) -> tuple[datetime, dict[str, Any]]:
-        recorded_at = datetime.now(UTC).replace(tzinfo=None)
-        return recorded_at, build_event(rec, recorded_instant(recorded_at), self.observer)
+    def submit(self, recs: tuple[AuditRecord, ...] | list[AuditRecord]) -> Future[None]:
+        """Queue the events of ``recs`` (in order, one after the other in the chain). The future is done once they
+        are committed; it fails with :class:`AuditUnavailable` when they could not be. It cannot be cancelled: a
+        caller that stops waiting (a client gone) does not take its event out of the trail."""
+        future: Future[None] = Future()
+        future.set_running_or_notify_cancel()
+        if not recs:
+            future.set_result(None)
+            return future
+        now = datetime.now(UTC).replace(tzinfo=None)
+        ticket = _Ticket([(now, rec) for rec in recs], future)
+        with self._wake:
+            self._pending.append(ticket)
+            if self._thread is None or self._owner != os.getpid():  # none yet, idle ended, or a forked copy
+                self._start_writer()
+            self._wake.notify()
+        return future
+
+    def _start_writer(self) -> None:
+        """A new writer thread (the caller holds ``_wake``)."""
+        self._owner = os.getpid()
+        self._thread = threading.Thread(target=self._write_loop, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def _write_loop(self) -> None:
+        lock = self._open_lock()
+        try:
+            while True:
+                with self._wake:
+                    if not self._pending:
+                        self._wake.wait(WRITER_IDLE_SECONDS)
+                    if not self._pending:
+                        self._thread = None  # under the lock: a submit from now on starts a new writer
+                        return
+                    batch, self._pending = self._pending, []
+                self._write(batch, lock)
+        finally:
+            if lock is not None:
+                lock.close()
+            with self._wake:  # ended by surprise: hand what is queued to a new writer rather than strand it
+                if self._thread is threading.current_thread():
+                    self._thread = None
+                    if self._pending:
+                        self._start_writer()
+
+    def _open_lock(self) -> IO[bytes] | None:
+        """This writer's handle on the lock file (a flock belongs to an open file). Without one (a read-only
+        directory), appends stay correct: SQLite's own lock still serialises them, only slower to hand over."""
+        if self._lock_path is None:
+            return None
+        try:
+            return open(self._lock_path, "ab")
+        except OSError:
+            log.warning("audit lock file %s cannot be opened: appends queue on SQLite's lock alone", self._lock_path)
+            return None
+
+    def _write(self, batch: list[_Ticket], lock: IO[bytes] | None) -> None:
+        try:
+            items = [(at, build_event(rec, recorded_instant(at), self.observer)) for t in batch for at, rec in t.items]
+            if lock is not None:  # exclusive between the processes appending to one SQLite file
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                self._append(items)
+            finally:
+                if lock is not None:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        except BaseException as exc:  # every waiter learns its events were not written
+            error = AuditUnavailable(
+                f"the audit trail could not be written ({type(exc).__name__}); the request was not served"
+            )
+            error.__cause__ = exc
+            for ticket in batch:
+                ticket.future.set_exception(error)
+            return
+        for ticket in batch:
+            ticket.future.set_result(None)
 
     def _append(self, items: list[tuple[datetime, dict[str, Any]]]) -> None:
         with write_transaction(self.engine) as conn:

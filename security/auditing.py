@@ -7,11 +7,11 @@ resources, patients, consent decisions) and how it ended (HTTP status → AuditE
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import StorageUnavailable
@@ -89,8 +89,8 @@ class AuditMiddleware:
         async def record(status: int) -> bool:
             nonlocal recorded
             recorded = True
-            try:
-                await run_in_threadpool(self.trail.record, audit_record(scope, status, ledger))
+            try:  # the trail's writer thread commits it; the event loop waits, no worker thread held
+                await asyncio.wrap_future(self.trail.submit((audit_record(scope, status, ledger),)))
             except Exception:
                 log.exception("audit trail unavailable: response withheld", extra={"route": scope.get("path")})
                 return False

@@ -14,13 +14,14 @@ otherwise, as any search), with ``(start, row key)`` as the paging key, so a pag
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, false, or_
 
-from gateway.capacity.directory import Directory, Key
+from gateway.capacity.directory import EARTH_RADIUS_KM, Directory, Key
 from gateway.errors import InvalidRequest
 from gateway.fhir.query import Filter, SearchRequest
 from gateway.fhir.searchparams import SearchParam
@@ -145,21 +146,37 @@ def _match_places(f: Filter, spec: SearchParam, directory: Directory, visibility
     for value in f.values:
         if not value:
             continue
-        point = parse_near(f, value) if spec.name == "near" else None
+        if spec.name == "near":
+            chosen.update(_near(parse_near(f, value), directory, visibility))
+            continue
+        city = spec.name == "address-city"
+        wanted = normalise(value) if city else value.strip()  # once per value, not per Schedule
+        exact = f.modifier == "exact"
         for entry in directory.schedules.values():
             place = entry.place
             if place is None or not visibility.allows(entry.tenant):
                 continue
-            if point is not None:
-                latitude, longitude, km = point
-                distance = place.distance_km(latitude, longitude)
-                ok = distance is not None and distance <= km
-            else:
-                held = place.city if spec.name == "address-city" else place.postal_code
-                wanted = normalise(value) if spec.name == "address-city" else value.strip()
-                ok = held is not None and (held == wanted if f.modifier == "exact" else held.startswith(wanted))
-            if ok:
+            held = place.city if city else place.postal_code
+            if held is not None and (held == wanted if exact else held.startswith(wanted)):
                 chosen.add(entry.id)
+    return chosen
+
+
+def _near(point: tuple[float, float, float], directory: Directory, visibility: Any) -> set[str]:
+    """Schedules whose place lies within the distance: places outside the latitude band of that distance are passed
+    over without the great-circle computation (no path between two latitudes is shorter than along a meridian)."""
+    latitude, longitude, km = point
+    band = math.degrees(km / EARTH_RADIUS_KM) * (1 + 1e-9) + 1e-9  # a hair wide: rounding never drops a place
+    chosen = set()
+    for entry in directory.schedules.values():
+        place = entry.place
+        if place is None or place.latitude is None or abs(place.latitude - latitude) > band:
+            continue
+        if not visibility.allows(entry.tenant):
+            continue
+        distance = place.distance_km(latitude, longitude)
+        if distance is not None and distance <= km:
+            chosen.add(entry.id)
     return chosen
 
 
@@ -188,6 +205,24 @@ def _by_schedule(f: Filter, directory: Directory) -> set[str] | None:
             return None
         ids.add(ident)
     return ids
+
+
+START_MEMO_MAX = 1024  # ``start`` conditions kept (distinct values and zones), beyond which the memo starts afresh
+_START_CONDITIONS: dict[tuple[str, tzinfo], ColumnElement[bool]] = {}
+
+
+def _start_condition(raw: str, zone: tzinfo, f: Filter) -> ColumnElement[bool]:
+    """The condition of one ``start`` value. Building it costs more than the rest of the plan (every prefix's
+    comparison is constructed), and searches repeat their windows (today, the next days): built once per value and
+    zone, then shared (SQL expressions are immutable). A bad value raises before anything is kept."""
+    key = (raw, zone)
+    found = _START_CONDITIONS.get(key)
+    if found is None:
+        found = date_condition(SLOT.c.low, SLOT.c.high, raw, zone, instant=True, f=f)
+        if len(_START_CONDITIONS) >= START_MEMO_MAX:
+            _START_CONDITIONS.clear()
+        _START_CONDITIONS[key] = found
+    return found
 
 
 @dataclass
@@ -234,7 +269,7 @@ def slot_plan(
 
     for f in request.filters:
         if _is_start(f):
-            parts = [date_condition(SLOT.c.low, SLOT.c.high, v, zone, instant=True, f=f) for v in f.values if v]
+            parts = [_start_condition(v, zone, f) for v in f.values if v]
             if not parts:
                 raise _bad(f, "a value is needed")
             conditions.append(or_(*parts))

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, select, union
+from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, select
 
 from gateway.capacity.directory import Directory
-from gateway.capacity.freshness import Freshness
-from gateway.capacity.sync import SYNC
+from gateway.capacity.freshness import Freshness, synced_tenants
 from gateway.fhir.dates import format_instant
 from gateway.storage.slot_rows import kind_condition
 from gateway.storage.store import INDEX, RESOURCE
@@ -50,6 +49,13 @@ class CapacitySummary:
     # its serialised answers, by (time zone, freshness) (gateway/capacity/summary_cache.py): a kept summary is
     # rendered once per freshness it is shown with
     renderings: dict[Any, bytes] = field(default_factory=dict, compare=False, repr=False)
+    _tenants: frozenset[str] | None = field(default=None, compare=False, repr=False)
+
+    def tenants(self) -> frozenset[str]:
+        """The centres with a day in the summary (computed once: a kept summary is shown many times)."""
+        if self._tenants is None:
+            self._tenants = frozenset(tenant for tenant, _ in self.days)
+        return self._tenants
 
 
 def snp_capacity(
@@ -118,20 +124,19 @@ def known_centres(conn: Connection, tenants: frozenset[str] | None, directory: D
     """The centres (within ``tenants`` when given) with an Organization of their own or a sync on record.
 
     With the request's ``directory`` (gateway/capacity/directory.py: every live Organization, current in this
-    transaction) the Organizations' centres are taken from it instead of read again."""
-    synced = select(SYNC.c.tenant)
-    if tenants is not None:
-        synced = synced.where(SYNC.c.tenant.in_(sorted(tenants)))
+    transaction) the Organizations' centres are taken from it instead of read again; the synced centres come from
+    the process's copy of the sync records (gateway/capacity/freshness.py), current in this transaction too."""
+    synced = synced_tenants(conn)
     if directory is not None:
-        owners = _organization_tenants(directory)
-        found = {str(tenant) for (tenant,) in conn.execute(synced)} | owners
+        found = set(synced | _organization_tenants(directory))
         return found if tenants is None else found & tenants
     organizations = select(RESOURCE.c.tenant).where(
         RESOURCE.c.res_type == "Organization", RESOURCE.c.deleted.is_(False), RESOURCE.c.tenant.is_not(None)
     )
     if tenants is not None:
         organizations = organizations.where(RESOURCE.c.tenant.in_(sorted(tenants)))
-    return {str(tenant) for (tenant,) in conn.execute(union(organizations, synced))}
+    owners = {str(tenant) for (tenant,) in conn.execute(organizations)}
+    return owners | (set(synced) if tenants is None else set(synced & tenants))
 
 
 def _organization_tenants(directory: Directory) -> frozenset[str]:
@@ -150,7 +155,7 @@ def summary_centres(
     conn: Connection, summary: CapacitySummary, tenants: frozenset[str] | None, directory: Directory | None = None
 ) -> set[str]:
     """The centres the answer lists: those with a slot in the window and the known ones."""
-    return known_centres(conn, tenants, directory) | {tenant for tenant, _ in summary.days}
+    return known_centres(conn, tenants, directory) | summary.tenants()
 
 
 def _freshness_parts(tenant: str, freshness: Freshness) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gateway.capacity.models import CentreSyncRow
 from gateway.ingest.jobs import JOB
 from gateway.storage.db import write_transaction
+from gateway.storage.directory_version import bump_sync
 
 SYNC = CentreSyncRow.__table__  # type: ignore[attr-defined]
 
@@ -47,6 +48,7 @@ def record_sync(conn: Connection, *, tenant: str, kind: str, job_id: str, at: da
             where=SYNC.c.synced_at <= statement.excluded.synced_at,
         )
     )
+    bump_sync(conn)  # the processes' cached freshness (gateway/capacity/freshness.py) is out of date
 
 
 def job_synced(engine: Engine, job_id: str, format: str, export: str | None) -> None:

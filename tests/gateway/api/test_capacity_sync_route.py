@@ -13,6 +13,7 @@ from gateway.capacity.sync import SYNC
 from gateway.ingest.pipeline import Pipeline
 from gateway.settings import Settings
 from gateway.storage.db import write_transaction
+from gateway.storage.directory_version import bump_sync
 from tests.gateway.ingest.conftest import run_ingest
 from tests.security.identities import CENTRE_A, CENTRE_B, Identities
 from tests.security.scenario import refused
@@ -25,6 +26,7 @@ def synced(ids: Identities, clean_db: Engine, secure_settings: Settings) -> Iter
     """Both centres sent their slots export (real ingest jobs); centre B's sync is then made two hours old."""
     with write_transaction(clean_db) as conn:
         conn.execute(delete(SYNC))
+        bump_sync(conn)  # as every writer of sync records: cached freshness is out of date
     pipeline = Pipeline(secure_settings, clean_db)
     for tenant in (CENTRE_A, CENTRE_B):
         report = run_ingest(pipeline, SLOTS, tenant=tenant, fmt="csv", export="slots", vendor="reference")
@@ -32,9 +34,11 @@ def synced(ids: Identities, clean_db: Engine, secure_settings: Settings) -> Iter
     old = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=2)  # the table keeps naive UTC
     with write_transaction(clean_db) as conn:
         conn.execute(update(SYNC).where(SYNC.c.tenant == CENTRE_B).values(synced_at=old))
+        bump_sync(conn)  # as every writer of sync records: cached freshness is out of date
     yield ids
     with write_transaction(clean_db) as conn:
         conn.execute(delete(SYNC))
+        bump_sync(conn)  # as every writer of sync records: cached freshness is out of date
 
 
 def test_capacity_sync_a_coordinator_sees_every_centre(synced: Identities) -> None:

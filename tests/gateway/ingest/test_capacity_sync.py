@@ -16,6 +16,7 @@ from gateway.capacity.sync import SYNC
 from gateway.ingest.pipeline import Pipeline
 from gateway.settings import Settings
 from gateway.storage.db import read_transaction, write_transaction
+from gateway.storage.directory_version import bump_sync
 from tests.gateway.ingest.conftest import Ingest
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -27,9 +28,11 @@ def sync_table(clean_db: Engine) -> Iterator[Engine]:
     """The centre_sync table emptied around the test (the shared clean-up does not know it)."""
     with write_transaction(clean_db) as conn:
         conn.execute(delete(SYNC))
+        bump_sync(conn)  # as every writer of sync records: cached freshness is out of date
     yield clean_db
     with write_transaction(clean_db) as conn:
         conn.execute(delete(SYNC))
+        bump_sync(conn)  # as every writer of sync records: cached freshness is out of date
 
 
 def rows(engine: Engine) -> dict[tuple[str, str], dict[str, object]]:
@@ -119,6 +122,7 @@ def test_capacity_an_older_job_never_overwrites_a_newer_sync(ingest: Ingest, syn
     future = datetime(2100, 1, 1)
     with write_transaction(sync_table) as conn:
         conn.execute(update(SYNC).values(synced_at=future))
+        bump_sync(conn)  # as every writer of sync records: cached freshness is out of date
     ingest(slots_csv(), tenant=CENTRE_A, fmt="csv", export="slots", vendor="reference")
     row = rows(sync_table)[(CENTRE_A, "csv:slots")]
     assert (row["synced_at"], row["job_id"]) == (future, first["id"])
