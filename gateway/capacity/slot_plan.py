@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, false, or_
+from sqlalchemy import ColumnElement, Table, and_, false, or_
 
 from gateway.capacity.directory import EARTH_RADIUS_KM, Directory, Key
 from gateway.errors import InvalidRequest
@@ -28,7 +28,7 @@ from gateway.fhir.searchparams import SearchParam
 from gateway.storage.indexer import normalise
 from gateway.storage.references import parse_reference
 from gateway.storage.search_sql import Scope, date_condition, filter_condition, sort_expression
-from gateway.storage.slot_rows import SLOT_TYPE_SYSTEM, kind_condition
+from gateway.storage.slot_rows import CODED_PARAMS, SLOT_TYPE_SYSTEM, codes_needle, kind_condition
 from gateway.storage.store import INDEX, RESOURCE
 
 SLOT: Table = INDEX["slot"]
@@ -225,6 +225,20 @@ def _start_condition(raw: str, zone: tzinfo, f: Filter) -> ColumnElement[bool]:
     return found
 
 
+def _coded_condition(f: Filter, zone: tzinfo, scope: Scope | None) -> ColumnElement[bool] | None:
+    """``specialty``/``service-type`` as a test of the row's ``codes`` text (slot_rows.codes_column), the rows
+    without one probed as any filter; None when a value cannot be told by the text (the filter is probed)."""
+    spec = f.param
+    if not _plain(f) or spec is None or spec.resource_type != "Slot" or spec.name not in CODED_PARAMS:
+        return None
+    needles = [codes_needle(spec.name, value) for value in f.values if value]
+    if not needles or any(needle is None for needle in needles):
+        return None
+    held = or_(*(SLOT.c.codes.contains(needle, autoescape=True) for needle in needles if needle is not None))
+    probed = filter_condition(f, zone, driver=False, owner=SLOT.c.rid, scope=scope)
+    return or_(and_(SLOT.c.codes.is_not(None), held), and_(SLOT.c.codes.is_(None), probed))
+
+
 @dataclass
 class SlotPlan:
     """What a Slot search reads and how it is ordered (the pieces ``SearchEngine`` runs).
@@ -287,6 +301,8 @@ def slot_plan(
             restrict(named)
         elif f.param is not None and f.param.via is not None:
             raise _bad(f, "this parameter applies to Slot searches only, not through a chain")
+        elif (coded := _coded_condition(f, zone, scope)) is not None:
+            conditions.append(coded)
         else:
             condition = filter_condition(f, zone, driver=False, owner=SLOT.c.rid, scope=scope)
             (resource_conditions if f.special is not None else conditions).append(condition)  # _id, _lastUpdated

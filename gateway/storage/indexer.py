@@ -14,7 +14,7 @@ from gateway.fhir.searchparams import SearchParam, registry
 from gateway.sas.fragments import slot_fragments
 from gateway.storage.fact_rows import appointment_row, slot_facts
 from gateway.storage.references import parse_reference
-from gateway.storage.slot_rows import slot_row
+from gateway.storage.slot_rows import codes_column, slot_row
 
 STRING_MAX = 512
 
@@ -134,7 +134,8 @@ def index_resource(resource: dict[str, Any], zone: tzinfo) -> IndexRows:
         capacity = slot_row(resource, zone)
         if capacity is not None:
             sas, links = slot_fragments(resource)
-            rows.slot.append({**capacity, **slot_facts(resource, zone), "sas": sas, "links": links})
+            codes = codes_column(rows.token)
+            rows.slot.append({**capacity, **slot_facts(resource, zone), "sas": sas, "links": links, "codes": codes})
     elif resource["resourceType"] == "Appointment":
         fact = appointment_row(resource, zone)
         if fact is not None:

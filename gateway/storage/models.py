@@ -204,6 +204,9 @@ class SlotIndexRow(SQLModel, table=True):
     # (gateway/sas/fragments.py); NULL when it cannot be prepared ahead.
     sas: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     links: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Its specialty and service-type tokens, " specialty=<system>|<code> ... " (slot_rows.codes_column): a token
+    # filter on them tests this text instead of probing the token index once per candidate. NULL: probe.
+    codes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class AppointmentFactRow(SQLModel, table=True):

@@ -16,6 +16,8 @@ from gateway.storage.references import parse_reference
 
 SLOT_TYPE_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R314-TypeCreneau/FHIR/TRE-R314-TypeCreneau"
 KINDS_MAX = 255
+CODED_PARAMS = ("specialty", "service-type")  # token parameters coordinators filter on, held in the ``codes`` column
+CODES_MAX = 2000
 
 
 def slot_kinds(slot: dict[str, Any]) -> list[str]:
@@ -44,6 +46,36 @@ def kind_condition(column: Any, code: str) -> Any:
     return column.like(literal(kind_pattern(code), literal_execute=True))
 
 
+def codes_column(token_rows: list[dict[str, Any]]) -> str | None:
+    """The Slot's token index rows of :data:`CODED_PARAMS`, as ``" specialty=<system>|<code> service-type=|AMB "``
+    (an absent system is empty), so that a token filter is a substring test on the row instead of one index probe
+    per candidate (:func:`codes_condition`). None when a value holds a space or a ``|`` (or the text would be too
+    long): such a row is probed as before."""
+    tokens = []
+    for row in token_rows:
+        if row["param"] not in CODED_PARAMS:
+            continue
+        system, code = row.get("system") or "", row.get("code") or ""
+        if " " in system or "|" in system or " " in code or "|" in code:
+            return None
+        tokens.append(f"{row['param']}={system}|{code}")
+    text = f" {' '.join(tokens)} " if tokens else " "
+    return text if len(text) <= CODES_MAX else None
+
+
+def codes_needle(param: str, raw: str) -> str | None:
+    """What ``codes`` contains when the token filter value ``raw`` (``|code``, ``system|`` or ``system|code``)
+    matches; None when a substring cannot tell: a value with a space, or a code of any system (the caller probes)."""
+    if " " in raw or "|" not in raw:
+        return None
+    system, code = raw.split("|", 1)
+    if not system and not code:
+        return None
+    if not code:
+        return f" {param}={system}|"
+    return f" {param}={system}|{code} "
+
+
 def slot_row(slot: dict[str, Any], zone: tzinfo) -> dict[str, Any] | None:
     """The row's columns (without ``res_type`` and ``rid``); None for a Slot without a readable start."""
     start = slot.get("start")
@@ -66,4 +98,14 @@ def slot_row(slot: dict[str, Any], zone: tzinfo) -> dict[str, Any] | None:
     }
 
 
-__all__ = ["SLOT_TYPE_SYSTEM", "kind_condition", "kind_pattern", "kinds_column", "slot_kinds", "slot_row"]
+__all__ = [
+    "CODED_PARAMS",
+    "SLOT_TYPE_SYSTEM",
+    "codes_column",
+    "codes_needle",
+    "kind_condition",
+    "kind_pattern",
+    "kinds_column",
+    "slot_kinds",
+    "slot_row",
+]

@@ -66,7 +66,7 @@ INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "reference": ("param", "target_type", "target_id", "url"),
     "string": ("param", "value", "exact"),
     "number": ("param", "value", "system", "code"),
-    "slot": ("schedule_id", "status", "low", "high", "kinds", "tenant", *SLOT_FACT_COLUMNS, "sas", "links"),
+    "slot": ("schedule_id", "status", "low", "high", "kinds", "tenant", *SLOT_FACT_COLUMNS, "sas", "links", "codes"),
     "appointment": ("tenant", *APPOINTMENT_COLUMNS),
 }
 DATETIME_KINDS = frozenset({"date", "slot", "appointment"})
