@@ -1,7 +1,7 @@
 """Capacity benchmark: the SAS INT_R04 query and the coordinators' queries, with concurrent clients over real HTTP.
 
     .venv/bin/python bench/capacity.py [--centres 200] [--days 28] [--clients 16] [--seconds 60] [--warmup 3]
-                                       [--workers 2] [--sqlite-path FILE]
+                                       [--workers 2] [--sqlite-path FILE] [--audit-database own|store]
                                        [--postgres-url URL [--reuse-postgres --keys-dir DIR]]
 
 Loads the demo territory (200 centres x 28 days: 14 days of agenda on each side of the start day, about 600,000 Slots)
@@ -266,6 +266,13 @@ def main() -> int:
         help=f"comma-separated kinds to draw among (default: {','.join(KINDS)}; '{FLOOR}': an empty search)",
     )
     parser.add_argument("--sqlite-path", type=Path, default=None, help="keep the database there; reuse it if present")
+    parser.add_argument(
+        "--audit-database",
+        choices=("own", "store"),
+        default="own",
+        help="SQLite: the audit trail in a file of its own, <database>-audit.db (CPTS_AUDIT_DATABASE_URL, as "
+        "docs/security.md advises for SQLite; default) or in the store's database",
+    )
     parser.add_argument("--postgres-url", default=os.environ.get("CPTS_BENCH_PG_URL"))
     parser.add_argument(
         "--reuse-postgres", action="store_true", help="measure the territory already loaded at --postgres-url only"
@@ -288,7 +295,12 @@ def main() -> int:
                 load(url, options, keys_dir)
             print(f"  {slot_count(url, keys_dir):,} slots")
             territory = _territory(options, url)
-            with serving(url, keys_dir, args.workers) as (base, settings):
+            audit_url = None
+            if url.startswith("sqlite") and args.audit_database == "own":
+                store = Path(url.removeprefix("sqlite:///"))
+                audit_url = f"sqlite:///{store.parent / (store.stem + '-audit.db')}"
+            print(f"  audit trail: {audit_url.split('///')[-1] if audit_url else 'in the store database'}")
+            with serving(url, keys_dir, args.workers, audit_url) as (base, settings):
                 tokens = {
                     "sas": register(settings, "bench-sas", "sas-consumer", reuse=reuse),
                     "coordinator": register(settings, "bench-coordinator", "coordinator", reuse=reuse),

@@ -107,8 +107,9 @@ def settle(pid: int, deadline: float) -> None:
 
 
 @contextmanager
-def serving(url: str, keys_dir: Path, workers: int = 1) -> Iterator[tuple[str, Settings]]:
-    """A server process (``workers`` of them) on a free port; yields its base URL and the settings of its tokens."""
+def serving(url: str, keys_dir: Path, workers: int = 1, audit_url: str | None = None) -> Iterator[tuple[str, Settings]]:
+    """A server process (``workers`` of them) on a free port; yields its base URL and the settings of its tokens.
+    ``audit_url``: the audit trail's database (``CPTS_AUDIT_DATABASE_URL``), the store's when None."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = Settings(database_url=url, issuer=base, keys_dir=keys_dir, log_level="WARNING")
@@ -120,6 +121,8 @@ def serving(url: str, keys_dir: Path, workers: int = 1) -> Iterator[tuple[str, S
         "CPTS_LOG_LEVEL": "WARNING",
         "CPTS_RATE_LIMIT_PER_MINUTE": "0",  # the benchmark is one client sending as fast as it can
     }
+    if audit_url is not None:
+        env["CPTS_AUDIT_DATABASE_URL"] = audit_url
     command = [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     try:

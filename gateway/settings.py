@@ -18,6 +18,11 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///./var/cpts-gateway.db"
+    audit_database_url: str | None = Field(
+        default=None,
+        description="The audit trail's database (security/audit_store.py); unset: the store's. On SQLite a file of its "
+        "own keeps every request's audit commit from emptying the store's page caches",
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = Field(

@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from gateway.errors import StorageUnavailable
 from gateway.settings import Settings
 from gateway.storage.db import read_transaction, write_transaction
+from security.audit_store import audit_engine
 from security.balp import build_event, columns, recorded_instant
 from security.models import AuditEventRow, AuditHeadRow
 
@@ -120,6 +121,7 @@ class AuditTrail:
     """Appends AuditEvents to the hash chain; safe to share between threads and to run in several processes."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
+        engine = audit_engine(settings, engine)  # the store's database, or the trail's own (security/audit_store.py)
         self.engine = engine
         self.observer = (settings.base_url or settings.issuer).rstrip("/")
         self._postgres = engine.dialect.name == "postgresql"

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.settings import Settings
 from gateway.storage.db import make_engine
 from security.audit import verify
+from security.audit_store import audit_engine, dispose_audit_engines
 
 EXIT_OK, EXIT_BROKEN, EXIT_FAILED = 0, 3, 4
 
@@ -32,14 +33,16 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
         print(f"audit verify: there is no database at {database}", file=sys.stderr)
         return EXIT_FAILED
     try:
-        engine = make_engine(settings.database_url)
+        store = make_engine(settings.database_url)
+        engine = audit_engine(settings, store)
         try:
             if not inspect(engine).has_table("audit_event"):
                 print("audit verify: the database has no audit trail (run cpts-gateway migrate)", file=sys.stderr)
                 return EXIT_FAILED
             result = verify(engine, batch=args.batch)
         finally:
-            engine.dispose()
+            store.dispose()
+            dispose_audit_engines()
     except SQLAlchemyError as exc:
         reason = str(exc.__cause__ or exc).splitlines()[0]
         print(f"audit verify: cannot read the audit trail: {reason}", file=sys.stderr)

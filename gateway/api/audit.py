@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.api.deps import PrincipalDep, SettingsDep
 from gateway.api.wire import FhirJSONResponse, check_acceptable, query_pairs
 from security.audit_search import parse_query, read_event, search_events, searchset
+from security.audit_store import audit_engine
 
 router = APIRouter(
     prefix="/audit", tags=["audit"], default_response_class=FhirJSONResponse, dependencies=[Depends(check_acceptable)]
@@ -25,14 +26,15 @@ async def events(request: Request, principal: PrincipalDep, settings: SettingsDe
     principal.require_operation("audit")
     pairs = query_pairs(request)
     query = parse_query(pairs, settings.tz, settings.default_page_size, settings.max_page_size)
-    rows, cursor = await run_in_threadpool(search_events, request.app.state.engine, query)
+    engine = audit_engine(settings, request.app.state.engine)
+    rows, cursor = await run_in_threadpool(search_events, engine, query)
     return FhirJSONResponse(searchset(_base(request, settings.base_url), pairs, rows, cursor))
 
 
 @router.get("/events/{seq}", summary="one AuditEvent")
-async def event(seq: int, request: Request, principal: PrincipalDep) -> Response:
+async def event(seq: int, request: Request, principal: PrincipalDep, settings: SettingsDep) -> Response:
     principal.require_operation("audit")
-    body = await run_in_threadpool(read_event, request.app.state.engine, seq)
+    body = await run_in_threadpool(read_event, audit_engine(settings, request.app.state.engine), seq)
     return Response(body.encode(), media_type=FhirJSONResponse.media_type)
 
 
