@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, select
 
-from gateway.storage.directory_version import DIRECTORY_TYPES, directory_stamp
+from gateway.storage.directory_version import DIRECTORY_TYPES, HELD_DIRECTORY, directory_stamp
 from gateway.storage.indexer import normalise
 from gateway.storage.references import parse_reference
 from gateway.storage.store import RESOURCE, StoredResource, row_to_stored
@@ -179,6 +179,16 @@ class DirectoryCache:
         self._current: dict[str, Directory] = {}
 
     def current(self, conn: Connection, engine: Engine | None = None) -> Directory:
+        transaction = conn.get_transaction()
+        held: tuple[object, Directory] | None = conn.info.get(HELD_DIRECTORY)
+        if held is not None and transaction is not None and held[0] is transaction:
+            return held[1]  # asked again in the same transaction (a search, then its includes): the same directory
+        found = self._current_for(conn, engine)
+        if transaction is not None:
+            conn.info[HELD_DIRECTORY] = (transaction, found)
+        return found
+
+    def _current_for(self, conn: Connection, engine: Engine | None) -> Directory:
         key = str((engine or conn.engine).url)
         stamp = directory_stamp(conn)
         if min(stamp, default=0) < 0:  # counters missing (a database not migrated by us): never trust a copy

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import tzinfo
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -84,19 +85,21 @@ def _prepared(
     low, end = type_coerce(SLOT.c.low, NullType()), type_coerce(SLOT.c.end_at, NullType())
     columns = (SLOT.c.rid, SLOT.c.res_id, low.label("low"), end.label("end_at"), SLOT.c.sas, SLOT.c.links)
     query = select(*columns).where(*(plan.count_conditions or [])).limit(MAX_SLOTS + 1)
-    rows = sorted(conn.execute(query).all(), key=lambda row: (row.low, row.rid), reverse=plan.descending)
+    rows = [tuple(row) for row in conn.execute(query)]
     if len(rows) > MAX_SLOTS:
         raise _too_many()
-    unprepared = {row.rid for row in rows if row.sas is None or row.links is None or row.end_at is None}
+    rows.sort(key=itemgetter(2, 0), reverse=plan.descending)  # (start, row key)
+    unprepared = {rid for rid, _, _, end_at, sas, links in rows if sas is None or links is None or end_at is None}
     contents = _contents(conn, engine, sorted(unprepared)) if unprepared else {}
     answer = _Answer()
-    for row in rows:
-        if row.rid not in unprepared:
-            answer.slots.append(SlotMatch(row.res_id, with_times(row.sas, row.low, row.end_at, zone)))
-            if row.links not in answer.links:
-                answer.links[row.links] = orjson.loads(row.links)
-        elif row.rid in contents:  # (a row always has its resource in the same snapshot)
-            answer.rendered(contents[row.rid], base, zone)
+    slots, seen = answer.slots, answer.links
+    for rid, res_id, start, end_at, sas, links in rows:
+        if rid not in unprepared:
+            slots.append(SlotMatch(res_id, with_times(sas, start, end_at, zone)))
+            if links not in seen:
+                seen[links] = orjson.loads(links)
+        elif rid in contents:  # (a row always has its resource in the same snapshot)
+            answer.rendered(contents[rid], base, zone)
     return answer
 
 

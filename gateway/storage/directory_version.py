@@ -32,6 +32,7 @@ SLOT_COUNTER = "Slot"
 SYNC_COUNTER = "Sync"  # the centres' sync records (centre_sync)
 COUNTED_TYPES = (*DIRECTORY_TYPES, SLOT_COUNTER)  # every type whose writes move a counter
 DIRECTORY_VERSION: Table = DirectoryVersionRow.__table__  # type: ignore[attr-defined]
+HELD_DIRECTORY = "cpts-directory"  # Connection.info key: (a transaction, the directory it was given)
 
 
 def slot_counter(tenant: str | None) -> str:
@@ -47,6 +48,7 @@ def bump_directory(conn: Connection, written_types: Iterable[str], slot_tenants:
     table = DIRECTORY_VERSION
     if touched:
         conn.execute(update(table).where(table.c.res_type.in_(touched)).values(version=table.c.version + 1))
+        conn.info.pop(HELD_DIRECTORY, None)  # this transaction's directory (gateway/capacity/directory.py) is stale
     counters = sorted({slot_counter(tenant) for tenant in slot_tenants})  # always in one order: no deadlock
     if SLOT_COUNTER in written and not counters:
         counters = [slot_counter(None)]
@@ -111,6 +113,7 @@ __all__ = [
     "COUNTED_TYPES",
     "DIRECTORY_TYPES",
     "DIRECTORY_VERSION",
+    "HELD_DIRECTORY",
     "SLOT_COUNTER",
     "SYNC_COUNTER",
     "bump_directory",
