@@ -65,8 +65,9 @@ class _Answer:
         self.stored: list[StoredResource] = []  # Slots rendered from their content
 
     def rendered(self, stored: StoredResource, base: str, zone: tzinfo) -> None:
-        self.links[f"Slot/{stored.id}"] = stored.json()
-        text = orjson.dumps(sas_rendering(stored.json(), stored.content, base, zone, {})).decode()
+        parsed = stored.json()  # the rendering builds new dicts over it: it is left as it was, for the includes
+        self.links[f"Slot/{stored.id}"] = parsed
+        text = orjson.dumps(sas_rendering(parsed, stored.content, base, zone, {})).decode()
         self.slots.append(SlotMatch(stored.id, text))
         self.stored.append(stored)
 
