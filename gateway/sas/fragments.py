@@ -111,9 +111,23 @@ def sas_time(moment: datetime | str, zone: tzinfo) -> str:
     return instant.replace(tzinfo=UTC).astimezone(zone).isoformat(timespec="milliseconds")
 
 
-def with_times(fragment: str, start: datetime | str, end: datetime | str, zone: tzinfo) -> str:
-    """The prepared fragment completed with its ``start`` and ``end``."""
-    return f'{fragment[:-1]},"start":"{sas_time(start, zone)}","end":"{sas_time(end, zone)}"}}'
+class SasTimes:
+    """:func:`sas_time` for one answer: its Slots share a few dozen distinct instants, looked up here first."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+        self._seen: dict[datetime | str, str] = {}
+
+    def __call__(self, moment: datetime | str) -> str:
+        found = self._seen.get(moment)
+        if found is None:
+            found = self._seen[moment] = sas_time(moment, self.zone)
+        return found
 
 
-__all__ = ["link_elements", "sas_time", "slot_fragments", "with_meta", "with_times"]
+def with_times(fragment: str, start: str, end: str) -> str:
+    """The prepared fragment completed with its ``start`` and ``end`` (as :func:`sas_time` writes them)."""
+    return f'{fragment[:-1]},"start":"{start}","end":"{end}"}}'
+
+
+__all__ = ["SasTimes", "link_elements", "sas_time", "slot_fragments", "with_meta", "with_times"]

@@ -186,15 +186,12 @@ def sas_bundle(
         "total": len(slots),
         "link": [{"relation": "self", "url": self_link}],
     }
-    match = {"mode": "match"}
-    entries: list[Any] = [
-        {"fullUrl": f"{base}/Slot/{slot.id}", "resource": orjson.Fragment(slot.text), "search": match} for slot in slots
-    ]
-    entries.extend(
-        orjson.Fragment(_included_entry(s, base, zone, directory)) for s in included if s.resource_type in P.PROFILES
-    )
-    if entries:
-        head["entry"] = entries
+    prefix = orjson.dumps(f"{base}/Slot/").decode()[:-1]  # the opening quote and the escaped text, no closing one
+    matches = [f'{{"fullUrl":{prefix}{slot.id}","resource":{slot.text},"search":{{"mode":"match"}}}}' for slot in slots]
+    encoded = [",".join(matches).encode()] if matches else []
+    encoded += (_included_entry(s, base, zone, directory) for s in included if s.resource_type in P.PROFILES)
+    if encoded:
+        head["entry"] = orjson.Fragment(b"[" + b",".join(encoded) + b"]")
     return orjson.dumps(head)
 
 

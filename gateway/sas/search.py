@@ -24,7 +24,7 @@ from gateway.capacity.slot_plan import SLOT
 from gateway.errors import InvalidRequest
 from gateway.fhir.query import Include, SearchRequest, parse_search
 from gateway.fhir.search import SearchEngine
-from gateway.sas.fragments import with_times
+from gateway.sas.fragments import SasTimes, with_times
 from gateway.sas.render import SlotMatch, sas_bundle, sas_rendering
 from gateway.sas.request import check
 from gateway.storage.db import read_transaction
@@ -86,7 +86,11 @@ def _prepared(
     low, end = type_coerce(SLOT.c.low, NullType()), type_coerce(SLOT.c.end_at, NullType())
     columns = (SLOT.c.rid, SLOT.c.res_id, low.label("low"), end.label("end_at"), SLOT.c.sas, SLOT.c.links)
     query = select(*columns).where(*(plan.count_conditions or [])).limit(MAX_SLOTS + 1)
-    rows = [tuple(row) for row in conn.execute(query)]
+    result = conn.execute(query)
+    try:  # the driver's rows as they come (plain tuples: no column is converted), a few hundred of them
+        rows: list[Any] = list(result.cursor.fetchall()) if result.cursor is not None else []
+    finally:
+        result.close()
     if len(rows) > MAX_SLOTS:
         raise _too_many()
     rows.sort(key=itemgetter(2, 0), reverse=plan.descending)  # (start, row key)
@@ -94,9 +98,10 @@ def _prepared(
     contents = _contents(conn, engine, sorted(unprepared)) if unprepared else {}
     answer = _Answer()
     slots, seen = answer.slots, answer.links
+    times = SasTimes(zone)
     for rid, res_id, start, end_at, sas, links in rows:
         if rid not in unprepared:
-            slots.append(SlotMatch(res_id, with_times(sas, start, end_at, zone)))
+            slots.append(SlotMatch(res_id, with_times(sas, times(start), times(end_at))))
             if links not in seen:
                 seen[links] = orjson.loads(links)
         elif rid in contents:  # (a row always has its resource in the same snapshot)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from gateway.sas import profiles as P
 from gateway.sas.checker import problems
-from gateway.sas.fragments import link_elements, sas_time, slot_fragments, with_times
+from gateway.sas.fragments import SasTimes, link_elements, sas_time, slot_fragments, with_times
 from gateway.settings import Settings
 from tests.gateway.sas.sas_support import Territory, int_r04, seed, window
 from tests.security.identities import Identities
@@ -67,7 +67,8 @@ def test_times_are_added_in_the_zone_with_milliseconds_and_an_offset() -> None:
     paris = ZoneInfo("Europe/Paris")
     sas, _ = slot_fragments(SLOT)
     assert sas is not None
-    done = orjson.loads(with_times(sas, "2030-03-11 07:00:00.000000", datetime(2030, 3, 11, 7, 15), paris))
+    times = SasTimes(paris)
+    done = orjson.loads(with_times(sas, times("2030-03-11 07:00:00.000000"), times(datetime(2030, 3, 11, 7, 15))))
     assert (done["start"], done["end"]) == ("2030-03-11T08:00:00.000+01:00", "2030-03-11T08:15:00.000+01:00")
     assert sas_time("2030-07-01 06:00:00.500000", paris) == "2030-07-01T08:00:00.500+02:00"
     assert sas_time(datetime(2030, 7, 1, 6, 0), ZoneInfo("UTC")) == "2030-07-01T06:00:00.000+00:00"
