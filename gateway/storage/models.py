@@ -154,7 +154,8 @@ class SlotIndexRow(SQLModel, table=True):
         Index("ix_slot_schedule", "schedule_id", "status", "low", "rid", "kinds"),
         Index("ix_slot_status", "status", "low", "rid", "kinds", "schedule_id", "tenant"),
         Index("ix_slot_owner", "rid"),
-        # Non-scheduled-care slots (about a tenth of all): what coordinators ask for, without reading the others.
+        # Non-scheduled-care slots (about a tenth of all): what coordinators ask for, without reading the others;
+        # with their coded tokens, so that a specialty or service-type filter is answered from the index alone.
         Index(
             "ix_slot_snp",
             "status",
@@ -163,6 +164,7 @@ class SlotIndexRow(SQLModel, table=True):
             "tenant",
             "schedule_id",
             "kinds",
+            "codes",
             sqlite_where=text(SNP_ROWS),
             postgresql_where=text(SNP_ROWS),
         ),

@@ -17,7 +17,7 @@ from gateway.storage.references import parse_reference
 SLOT_TYPE_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R314-TypeCreneau/FHIR/TRE-R314-TypeCreneau"
 KINDS_MAX = 255
 CODED_PARAMS = ("specialty", "service-type")  # token parameters coordinators filter on, held in the ``codes`` column
-CODES_MAX = 2000
+CODES_MAX = 1000  # bytes; the text is also a column of ix_slot_snp (PostgreSQL: an index entry holds < 2.7 kB)
 
 
 def slot_kinds(slot: dict[str, Any]) -> list[str]:
@@ -60,7 +60,7 @@ def codes_column(token_rows: list[dict[str, Any]]) -> str | None:
             return None
         tokens.append(f"{row['param']}={system}|{code}")
     text = f" {' '.join(tokens)} " if tokens else " "
-    return text if len(text) <= CODES_MAX else None
+    return text if len(text.encode()) <= CODES_MAX else None
 
 
 def codes_needle(param: str, raw: str) -> str | None:

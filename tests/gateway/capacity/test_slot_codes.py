@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from gateway.storage.slot_rows import codes_column, codes_needle
+from gateway.storage.slot_rows import CODES_MAX, codes_column, codes_needle
 
 R38 = "https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale"
 OTHER = "urn:example:specialties"
@@ -89,3 +89,11 @@ def test_coded_filters_answer_as_the_token_index(
     with engine.begin() as conn:  # the same search with every row probed
         conn.execute(text("UPDATE search_slot SET codes = NULL"))
     assert found(client, name, value) == wanted
+
+
+def test_a_text_too_long_for_an_index_entry_is_left_out() -> None:
+    many = [{"param": "specialty", "system": R38, "code": f"SM{n:02d}"} for n in range(12)]
+    assert codes_column(many) is None  # about 1,100 bytes: the row is probed instead
+    accented = [{"param": "specialty", "system": "urn:é", "code": "é" * 600}]
+    assert len(f" specialty=urn:é|{'é' * 600} ") < CODES_MAX < len(f" specialty=urn:é|{'é' * 600} ".encode())
+    assert codes_column(accented) is None  # counted in bytes, as the index holds it

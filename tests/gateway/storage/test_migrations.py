@@ -68,3 +68,31 @@ def test_capacity_revision_gives_slots_stored_before_it_their_row(tmp_path: Path
     assert (json.loads(sas)["id"], "start" in json.loads(sas)) == ("s1", False)
     assert json.loads(links) == {"schedule": {"reference": "Schedule/sch"}}
     engine.dispose()
+
+
+def test_snp_index_revision_drops_codes_too_long_for_an_index_entry(tmp_path: Path) -> None:
+    """0010 adds ``codes`` to ``ix_slot_snp``; a text longer than an index entry may hold (written before the store
+    capped it) is emptied first: that Slot's token filters probe the token index instead."""
+    engine = make_engine(f"sqlite:///{tmp_path}/c.db")
+    config = migrate.alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0009")
+    short, long = " specialty=urn:x|A ", " " + " ".join(f"specialty=urn:x|{'é' * 30}{n}" for n in range(20)) + " "
+    with engine.begin() as conn:
+        for rid, codes in ((1, short), (2, long)):
+            conn.execute(
+                text(
+                    "INSERT INTO search_slot (res_type, rid, res_id, kinds, status, low, high, codes) "
+                    "VALUES ('Slot', :rid, :id, ' SNP ', 'free', :at, :at, :c)"
+                ),
+                {"rid": rid, "id": f"s{rid}", "at": "2030-03-11 07:00:00.000000", "c": codes},
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT rid, codes FROM search_slot ORDER BY rid")).all()
+    assert [tuple(row) for row in kept] == [(1, short), (2, None)]
+    assert "codes" in {
+        c for i in inspect(engine).get_indexes("search_slot") if i["name"] == "ix_slot_snp" for c in i["column_names"]
+    }
+    engine.dispose()
