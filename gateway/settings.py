@@ -28,12 +28,25 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, le=64, description="Worker processes of `serve` (or --workers); more than 1 excludes MLLP"
     )
-    request_threads: int = Field(
-        default=4,
+    request_threads: int | None = Field(
+        default=None,
         ge=1,
         le=256,
-        description="Threads per process that run reads, searches and $capacity (gateway/api/threads.py); writes and "
-        "long operations use a pool of their own",
+        description="Threads per process that run reads, searches and $capacity (gateway/api/threads.py); unset: 1 "
+        "with SQLite, 4 with PostgreSQL. Writes and long operations use a pool of their own",
+    )
+    latency_target_ms: float = Field(
+        default=50,
+        gt=0,
+        le=60_000,
+        description="Latency target of interactive requests: waiting ones are served earliest deadline (arrival + "
+        "target) first (gateway/api/threads.py)",
+    )
+    sas_latency_target_ms: float = Field(
+        default=200,
+        gt=0,
+        le=60_000,
+        description="Latency target of the SAS INT_R04 query (its contract allows 1 s), in the same order",
     )
     serving_process: bool = Field(
         default=False,
@@ -209,6 +222,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def threads_per_process(self) -> int:
+        """``request_threads``, or its default for the database."""
+        if self.request_threads is not None:
+            return self.request_threads
+        return 1 if self.is_sqlite else 4
 
 
 @lru_cache(maxsize=1)

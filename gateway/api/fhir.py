@@ -19,6 +19,7 @@ from gateway.api.wire import (
     return_preference,
     strict_handling,
 )
+from gateway.sas import request as sas_request
 
 router = APIRouter(
     prefix="/fhir",
@@ -64,10 +65,11 @@ async def search(
 ) -> Response:
     base = base_url(request, settings.base_url)
     strict = strict_handling(request)
-    result = await in_thread(
-        request, service.search, principal, resource_type, query_pairs(request), base, strict=strict
+    pairs = query_pairs(request)
+    sas = resource_type == "Slot" and sas_request.applies(principal.role_name, pairs)
+    return render(
+        await in_thread(request, service.search, principal, resource_type, pairs, base, strict=strict, sas=sas)
     )
-    return render(result)
 
 
 @router.post("/{resource_type}/_search", summary="search with form parameters")
@@ -77,7 +79,10 @@ async def search_post(
     base = base_url(request, settings.base_url)
     pairs = await form_pairs(request)
     strict = strict_handling(request)
-    return render(await in_thread(request, service.search, principal, resource_type, pairs, base, strict=strict))
+    sas = resource_type == "Slot" and sas_request.applies(principal.role_name, pairs)
+    return render(
+        await in_thread(request, service.search, principal, resource_type, pairs, base, strict=strict, sas=sas)
+    )
 
 
 @router.post("/{resource_type}", summary="create")

@@ -45,9 +45,15 @@ def test_searches_run_in_at_most_the_configured_threads(settings: Settings, clea
         answers = list(pool.map(lambda _: httpx.get(f"{base}/fhir/Slot?_count=1", timeout=30), range(8)))
     assert [a.status_code for a in answers] == [200] * 8
     assert overlap.most == threads
-    assert app.state.request_threads.total_tokens == threads
+    assert app.state.request_threads.threads == threads
 
 
 def test_request_threads_must_be_positive() -> None:
     with pytest.raises(ValueError, match="request_threads"):
         Settings(request_threads=0)
+
+
+def test_unset_request_threads_depend_on_the_database() -> None:
+    assert Settings(database_url="sqlite:///x.db").threads_per_process == 1
+    assert Settings(database_url="postgresql+psycopg://u@h/d").threads_per_process == 4
+    assert Settings(database_url="postgresql+psycopg://u@h/d", request_threads=2).threads_per_process == 2
