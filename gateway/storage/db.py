@@ -31,9 +31,12 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA cache_size=-16384")  # 256 MiB of page cache per connection, at most
+        cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB of page cache per connection, at most
         cursor.execute("PRAGMA mmap_size=2147418112")
         cursor.execute("PRAGMA wal_autocheckpoint=16384")
+        # A WAL grown by one large transaction (a first audit copy, a bulk load) shrinks back to this after the next
+        # checkpoint instead of keeping its largest size on disk.
+        cursor.execute("PRAGMA journal_size_limit=67108864")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
