@@ -1,14 +1,16 @@
 """Capacity benchmark: the SAS INT_R04 query and the coordinators' queries, with concurrent clients over real HTTP.
 
-    .venv/bin/python bench/capacity.py [--centres 200] [--days 28] [--clients 16] [--seconds 60] [--warmup 3]
-                                       [--workers 2] [--sqlite-path FILE] [--audit-database own|store]
+    .venv/bin/python bench/capacity.py [--centres 200] [--days 28] [--clients 16] [--rate R] [--seconds 60]
+                                       [--warmup 3] [--workers 2] [--sqlite-path FILE] [--audit-database own|store]
                                        [--postgres-url URL [--reuse-postgres --keys-dir DIR]]
 
 Loads the demo territory (200 centres x 28 days: 14 days of agenda on each side of the start day, about 600,000 Slots)
 unless ``--sqlite-path`` names a database loaded before (its keys in FILE's folder, ``<stem>-keys``) or
 ``--reuse-postgres`` says the PostgreSQL database at ``--postgres-url`` holds one (its keys in ``--keys-dir``),
 serves it with ``cpts-gateway serve --workers N`` on loopback, and runs ``--clients`` keep-alive connections
-(bench/loadgen.py: asyncio, closed loop) for a warm-up then ``--seconds``, each drawing at random among:
+(bench/loadgen.py: asyncio, closed loop; with ``--rate R``, R requests/s due at random moments over that many
+connections, each latency counted from when it was due) for a warm-up then ``--seconds``, each drawing at random
+among:
 
 - **SAS**: ``GET /fhir/Slot`` INT_R04 (72 h window from a random start, 25 practitioners' idNat_PS, status free, the
   four ``_include``s), as the ``sas-consumer`` role;
@@ -17,7 +19,8 @@ serves it with ``cpts-gateway serve --workers N`` on loopback, and runs ``--clie
   commune's centroid (``near``); each variant is printed on its own line too;
 - **coordinator summary**: ``GET /fhir/Slot/$capacity`` for three days.
 
-Prints p50 / p95 / p99 per kind, requests/s sustained and the errors (with the first error answer of each kind).
+Prints p50 / p95 / p99 per kind, requests/s sustained and the errors (with the first error answer of each kind),
+the CPU each server process used and how many connections each held midway.
 Goals on 2 cores: SAS p99 ≤ 200 ms, coordinator p95 ≤ 50 ms, ≥ 300 requests/s with 0 errors.
 """
 
@@ -32,9 +35,10 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from loadgen import Call, Results, closed_loop, percentile
+from loadgen import Call, Results, closed_loop, open_loop, percentile
 from serving import Tokens, register, serving
 from sqlalchemy import select
 from store import load
@@ -168,6 +172,31 @@ def server_cpu() -> dict[int, float]:
     return {pid: cpu for pid, (parent, cpu) in table.items() if pid in mine or parent in mine}
 
 
+def connections_per_process(port: int) -> list[int]:
+    """How many established connections on ``port`` each server process holds (from /proc; empty elsewhere): the
+    kernel hands a new connection to whichever worker accepts first, and a closed loop keeps it there."""
+    established = set()
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # ESTABLISHED, local port
+                established.add(f"socket:[{fields[9]}]")
+    counts = []
+    for pid in server_cpu():
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        held = sum(1 for link in links if link in established)
+        if held:
+            counts.append(held)
+    return sorted(counts, reverse=True)
+
+
 def _header_bytes(tokens: Tokens) -> bytes:
     token = tokens.header()["Authorization"]
     return f"Authorization: {token}\r\nAccept: application/fhir+json\r\n".encode("latin-1")
@@ -187,11 +216,18 @@ async def measure(base: str, tokens: dict[str, Tokens], territory: Territory, ar
     renewal = asyncio.create_task(_keep_fresh(tokens, headers))
     try:
         before = server_cpu()
-        results = await closed_loop(
-            base, args.clients, args.seconds, args.warmup, lambda rng: draw(rng, territory, args.kinds), headers
-        )
+        port = urlsplit(base).port or 80
+        midway = asyncio.create_task(asyncio.sleep(args.warmup + args.seconds / 2, result=None))
+        midway.add_done_callback(lambda _: split.extend(connections_per_process(port)))
+        split: list[int] = []
+        drawn = lambda rng: draw(rng, territory, args.kinds)  # noqa: E731
+        if args.rate:
+            results = await open_loop(base, args.rate, args.clients, args.seconds, args.warmup, drawn, headers)
+        else:
+            results = await closed_loop(base, args.clients, args.seconds, args.warmup, drawn, headers)
         after = server_cpu()
         results.server_cpu = {pid: cpu - before.get(pid, 0.0) for pid, cpu in after.items()}
+        results.connections = split
         return results
     finally:
         renewal.cancel()
@@ -204,7 +240,7 @@ def _line(name: str, values: list[float], errors: int) -> str:
     )
 
 
-def report(results: Results, clients: int) -> None:
+def report(results: Results, clients: int, offered: float | None = None) -> None:
     kinds = sorted({kind for kind, _ in results.timings})
     for kind in kinds:
         keys = sorted(key for key in results.timings if key[0] == kind)
@@ -216,7 +252,8 @@ def report(results: Results, clients: int) -> None:
     total = sum(len(v) for v in results.timings.values())
     errors = sum(results.errors.values())
     rate = total / results.elapsed if results.elapsed else float("nan")
-    print(f"  sustained: {rate:,.0f} requests/s with {clients} clients over {results.elapsed:.1f} s; errors {errors}")
+    how = f"{clients} clients" if offered is None else f"{offered:g} requests/s offered over {clients} connections"
+    print(f"  sustained: {rate:,.0f} requests/s with {how} over {results.elapsed:.1f} s; errors {errors}")
     share = results.cpu_seconds / results.wall_seconds if results.wall_seconds else float("nan")
     print(
         f"  load generator: {results.cpu_seconds:.1f} s CPU over {results.wall_seconds:.1f} s "
@@ -224,6 +261,9 @@ def report(results: Results, clients: int) -> None:
     )
     shares = ", ".join(f"{cpu / results.wall_seconds:.0%}" for cpu in sorted(results.server_cpu.values(), reverse=True))
     print(f"  server processes (one core = 100%): {shares}")
+    if results.connections:
+        held = ", ".join(map(str, results.connections))
+        print(f"  connections held by each server process midway: {held}")
     for (kind, variant), text in sorted(results.first_error.items()):
         print(f"  first error of {kind} / {variant}: {text}")
 
@@ -256,6 +296,12 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=14, help="agenda days on each side of --start (default 14)")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 11, 23))
     parser.add_argument("--clients", type=int, default=16, help="concurrent keep-alive connections (default 16)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="requests/s sent at random moments (open loop) instead of a closed loop",
+    )
     parser.add_argument("--seconds", type=float, default=60, help="measured duration (default 60)")
     parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds first (default 3)")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
@@ -305,7 +351,7 @@ def main() -> int:
                     "sas": register(settings, "bench-sas", "sas-consumer", reuse=reuse),
                     "coordinator": register(settings, "bench-coordinator", "coordinator", reuse=reuse),
                 }
-                report(asyncio.run(measure(base, tokens, territory, args)), args.clients)
+                report(asyncio.run(measure(base, tokens, territory, args)), args.clients, args.rate)
     return 0
 
 

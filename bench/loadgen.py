@@ -1,7 +1,9 @@
-"""A closed-loop HTTP/1.1 load generator on raw asyncio streams, cheap in CPU so that the server keeps the cores.
+"""An HTTP/1.1 load generator on raw asyncio streams, cheap in CPU so that the server keeps the cores.
 
-Each client holds one keep-alive connection and sends its next request when the previous answer has arrived
-(connections open one after the other during the warm-up, so that the server's workers share them). The
+Closed loop (:func:`closed_loop`): each client holds one keep-alive connection and sends its next request when the
+previous answer has arrived (connections open one after the other during the warm-up, so that the server's workers
+share them). Open loop (:func:`open_loop`): requests are due at random moments at a given rate, whatever the server
+answers, and each one's latency counts from when it was due. The
 request bytes are built by hand; the answer is read as status line, headers, then a ``Content-Length`` or chunked
 body. Only requests started after the warm-up are measured.
 """
@@ -43,6 +45,7 @@ class Results:
     cpu_seconds: float = 0.0  # this process's CPU (user + system) over the whole run, warm-up included
     wall_seconds: float = 0.0
     server_cpu: dict[int, float] = field(default_factory=dict)  # CPU seconds of each server process (the caller's)
+    connections: list[int] = field(default_factory=list)  # connections each server process held (the caller's)
 
 
 class Connection:
@@ -160,6 +163,70 @@ async def closed_loop(
     return results
 
 
+async def open_loop(
+    base: str,
+    rate: float,
+    connections: int,
+    seconds: float,
+    warmup: float,
+    draw: Callable[[random.Random], Call],
+    headers: dict[str, bytes],
+) -> Results:
+    """Send requests at ``rate`` per second on average (Poisson arrivals: independent callers), over at most
+    ``connections`` keep-alive connections, for ``warmup + seconds``. A request's latency runs from the moment it
+    was due, so time spent waiting for a free connection (the server falling behind) counts: no coordinated
+    omission. Requests due after the end are not sent; the run ends when the last one sent is answered."""
+    parts = urlsplit(base)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    results = Results()
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    measured_from = begin + warmup
+    stop = measured_from + seconds
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(connections):
+        idle.put_nowait(Connection(host, port))
+    rng = random.Random(0)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(call: Call, due: float) -> None:
+        connection = await idle.get()
+        request = target(call)
+        try:
+            status, body = await connection.get(request, headers[call.who])
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError) as e:
+            status, body = 0, f"{type(e).__name__}: {e}".encode()
+        finally:
+            idle.put_nowait(connection)
+        if due < measured_from:
+            return
+        key = (call.kind, call.variant)
+        results.timings[key].append((loop.time() - due) * 1000)
+        if status != 200:
+            results.errors[key] += 1
+            text = body[:ERROR_BODY_CHARS].decode("utf-8", "replace")
+            results.first_error.setdefault(key, f"{status} {request[:160]} -> {text}")
+
+    cpu = _cpu_seconds()
+    due = begin
+    while True:
+        due += rng.expovariate(rate)
+        if due >= stop:
+            break
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(one(draw(rng), due))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    await asyncio.gather(*pending)
+    results.elapsed = seconds
+    results.cpu_seconds, results.wall_seconds = _cpu_seconds() - cpu, loop.time() - begin
+    while not idle.empty():
+        idle.get_nowait().close()
+    return results
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -170,4 +237,4 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-__all__ = ["Call", "Results", "closed_loop", "percentile", "target"]
+__all__ = ["Call", "Results", "closed_loop", "open_loop", "percentile", "target"]
