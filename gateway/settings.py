@@ -32,7 +32,7 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=256,
-        description="Threads per process that run reads, searches and $capacity (gateway/api/threads.py); unset: 1 "
+        description="Threads per process that run reads, searches and $capacity (gateway/api/threads.py); unset: 2 "
         "with SQLite, 4 with PostgreSQL. Writes and long operations use a pool of their own",
     )
     latency_target_ms: float = Field(
@@ -228,7 +228,7 @@ class Settings(BaseSettings):
         """``request_threads``, or its default for the database."""
         if self.request_threads is not None:
             return self.request_threads
-        return 1 if self.is_sqlite else 4
+        return 2 if self.is_sqlite else 4
 
 
 @lru_cache(maxsize=1)

@@ -1,11 +1,11 @@
 """The threads that run interactive requests' blocking work (reads, searches, ``$capacity``) in a process, and the
 order in which waiting requests get them.
 
-A process runs Python under one GIL. On SQLite a request's work is CPU under that GIL from start to end: a second
-thread only splits the core, so both requests take twice as long. On PostgreSQL a request mostly waits for the
-database, and a few threads keep the core busy meanwhile. ``CPTS_REQUEST_THREADS`` says how many run at once (unset:
-1 with SQLite, 4 with PostgreSQL); dozens of them (starlette's pool has 40) take the GIL and the database locks from
-each other and get less done (`bench/capacity.py`, docs/capacity.md).
+A process runs Python under one GIL. On SQLite a request's work is mostly CPU under that GIL: a second thread
+splits the core, but keeps it busy while the first waits for a page the OS had evicted. On PostgreSQL a request
+mostly waits for the database, and a few threads keep the core busy meanwhile. ``CPTS_REQUEST_THREADS`` says how
+many run at once (unset: 2 with SQLite, 4 with PostgreSQL); dozens of them (starlette's pool has 40) take the GIL
+and the database locks from each other and get less done (`bench/capacity.py`, docs/capacity.md).
 
 Waiting requests are served **earliest deadline first**: each request's deadline is its arrival plus its latency
 target, ``CPTS_LATENCY_TARGET_MS`` (50) for interactive requests and ``CPTS_SAS_LATENCY_TARGET_MS`` (200) for the SAS

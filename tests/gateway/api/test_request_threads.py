@@ -54,6 +54,6 @@ def test_request_threads_must_be_positive() -> None:
 
 
 def test_unset_request_threads_depend_on_the_database() -> None:
-    assert Settings(database_url="sqlite:///x.db").threads_per_process == 1
+    assert Settings(database_url="sqlite:///x.db").threads_per_process == 2
     assert Settings(database_url="postgresql+psycopg://u@h/d").threads_per_process == 4
     assert Settings(database_url="postgresql+psycopg://u@h/d", request_threads=2).threads_per_process == 2
