@@ -47,6 +47,15 @@ class Results:
     server_cpu: dict[int, float] = field(default_factory=dict)  # CPU seconds of each server process (the caller's)
     connections: list[int] = field(default_factory=list)  # connections each server process held (the caller's)
 
+    def note(self, call: Call, request: str, millis: float, status: int, body: bytes) -> None:
+        """One measured answer: its latency, and whether (and how) it failed."""
+        key = (call.kind, call.variant)
+        self.timings[key].append(millis)
+        if status != 200:
+            self.errors[key] += 1
+            text = body[:ERROR_BODY_CHARS].decode("utf-8", "replace")
+            self.first_error.setdefault(key, f"{status} {request[:160]} -> {text}")
+
 
 class Connection:
     """One keep-alive HTTP/1.1 connection (opened again after the server closes it or an error)."""
@@ -147,12 +156,7 @@ async def closed_loop(
                 if began < measured_from:
                     continue
                 ended[0] = max(ended[0], loop.time())
-                key = (call.kind, call.variant)
-                results.timings[key].append(millis)
-                if status != 200:
-                    results.errors[key] += 1
-                    text = body[:ERROR_BODY_CHARS].decode("utf-8", "replace")
-                    results.first_error.setdefault(key, f"{status} {request[:160]} -> {text}")
+                results.note(call, request, millis, status, body)
         finally:
             connection.close()
 
@@ -198,14 +202,8 @@ async def open_loop(
             status, body = 0, f"{type(e).__name__}: {e}".encode()
         finally:
             idle.put_nowait(connection)
-        if due < measured_from:
-            return
-        key = (call.kind, call.variant)
-        results.timings[key].append((loop.time() - due) * 1000)
-        if status != 200:
-            results.errors[key] += 1
-            text = body[:ERROR_BODY_CHARS].decode("utf-8", "replace")
-            results.first_error.setdefault(key, f"{status} {request[:160]} -> {text}")
+        if due >= measured_from:
+            results.note(call, request, (loop.time() - due) * 1000, status, body)
 
     cpu = _cpu_seconds()
     due = begin
