@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from gateway import __version__
 from gateway.api import audit, capacity, conformance, fhir, ingest, oauth, ops, slot_capacity, subscriptions
 from gateway.api import indicators as indicator_routes
 from gateway.api import pathways as pathway_routes
+from gateway.api.balance import ConnectionBalancer, WorkerLoads, loads_path
 from gateway.api.limits import BodyLimitMiddleware
 from gateway.api.wire import FhirJSONResponse
 from gateway.dashboard import install_dashboard
@@ -131,8 +133,12 @@ def create_app(
             await listener.start()
         app.state.mllp = listener
         await run_in_threadpool(lambda: warm_and_freeze(engine, freeze=settings.serving_process, log=log.info))
+        if settings.serving_process and settings.workers > 1:  # a worker of `serve --workers N`: its parent serves
+            app.state.worker_loads = WorkerLoads.open(loads_path(os.getppid()))
         log.info("ready", extra={"route": settings.database_url.split("://")[0]})
         yield
+        if app.state.worker_loads is not None:
+            app.state.worker_loads.close()
         if listener is not None:
             await listener.close()
         if worker is not None:
@@ -180,6 +186,9 @@ def create_app(
     )
     app.add_middleware(AuditMiddleware, trail=app.state.audit)
     app.add_middleware(TelemetryMiddleware, metrics=metrics)
+    app.state.worker_loads = None
+    if settings.serving_process and settings.workers > 1:  # outermost: a request counts until it has gone
+        app.add_middleware(ConnectionBalancer, state=app.state)
     return app
 
 

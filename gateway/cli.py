@@ -50,6 +50,7 @@ def _worker_environment(updates: dict[str, object]) -> dict[str, str]:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from gateway.api.balance import loads_path
     from gateway.app import ProductionRefused, create_app
     from mappings.issues import MappingFileError
     from security.external import ExternalIssuersError
@@ -95,7 +96,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     migrate.upgrade(app.state.engine)  # once here: the workers' own start-up then finds the schema up to date
     app.state.engine.dispose()
     os.environ.update(_worker_environment(updates))  # each worker builds its app from these settings
-    uvicorn.run("gateway.app:create_app", factory=True, workers=settings.workers, **options)
+    try:
+        uvicorn.run("gateway.app:create_app", factory=True, workers=settings.workers, **options)
+    finally:
+        loads_path(os.getpid()).unlink(missing_ok=True)  # the workers' shared loads (gateway/api/balance.py)
     return EXIT_OK
 
 

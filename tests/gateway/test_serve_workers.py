@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.api.balance import loads_path
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
@@ -114,3 +116,19 @@ def test_workers_must_be_a_positive_number(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "is not a number of workers from 1 to 64" in result.stderr
+
+
+def test_workers_share_their_loads_and_the_file_goes_with_serve(
+    two_workers: tuple[str, subprocess.Popen[bytes], Path],
+) -> None:
+    """Each worker takes a slot of the loads file its connections are balanced by (gateway/api/balance.py)."""
+    base, server, _ = two_workers
+    path = loads_path(server.pid)
+    for _ in range(10):  # requests on fresh connections: both workers publish a load
+        assert httpx.get(f"{base}/readyz").status_code == 200
+    data = path.read_bytes()
+    pids = {struct.unpack_from("<q", data, slot * 24)[0] for slot in range(64)} - {0}
+    assert pids == set(_spawned_children(server.pid))
+    server.terminate()
+    server.wait(timeout=30)
+    assert not path.exists()
