@@ -193,14 +193,12 @@ def _entities(rec: AuditRecord) -> list[dict[str, Any]]:
         entities.append(
             {"type": _coding(BALP_ENTITY_TYPE, "XrequestId"), "what": {"identifier": {"value": rec.request_id}}}
         )
-    for reference in rec.resource_ids:
-        entities.append(
-            {
-                "type": _coding(ENTITY_TYPE, "2", "System Object"),
-                "role": _coding(OBJECT_ROLE, "4", "Domain Resource"),
-                "what": {"reference": reference},
-            }
-        )
+    system_object, domain_resource = (
+        _coding(ENTITY_TYPE, "2", "System Object"),
+        _coding(OBJECT_ROLE, "4", "Domain Resource"),
+    )
+    for reference in rec.resource_ids:  # (the codings are shared: the event is only serialised)
+        entities.append({"type": system_object, "role": domain_resource, "what": {"reference": reference}})
     if rec.action in ("search", "history") or rec.query:
         target = redact_query(rec.query or "")
         if rec.action != "token":

@@ -26,10 +26,11 @@ class Ledger:
         if self.action is None:  # the outermost interaction names the event (a transaction, not its entries)
             self.action, self.resource_type = action, resource_type
 
-    def disclose(self, references: list[str], patients: set[str]) -> None:
+    def disclose(self, references: list[str], patients: set[str], count: int | None = None) -> None:
+        """``count``: how many resources were disclosed when ``references`` lists only the first of them."""
         room = MAX_LISTED - len(self.resources)
         self.resources.extend(references[: max(room, 0)])
-        self.more += max(len(references) - max(room, 0), 0)
+        self.more += max((len(references) if count is None else count) - max(room, 0), 0)
         self.patients |= patients
 
     @property

@@ -8,10 +8,9 @@ aggregator profiles allow, and a PractitionerRole always contains the Location i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -158,9 +157,8 @@ def _included_entry(stored: StoredResource, base: str, zone: tzinfo, directory: 
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class SlotMatch:
-    """A matching Slot of the answer: its id and its SAS rendering as JSON text."""
+class SlotMatch(NamedTuple):
+    """A matching Slot of the answer: its id and its SAS rendering as JSON text (a tuple: hundreds per answer)."""
 
     id: str
     text: str

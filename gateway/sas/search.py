@@ -30,7 +30,7 @@ from gateway.sas.request import check
 from gateway.storage.db import read_transaction
 from gateway.storage.store import RESOURCE, StoredResource
 from security.access import disclosed
-from security.ledger import current
+from security.ledger import MAX_LISTED, current
 from security.principal import Principal
 from security.protect import open_content
 
@@ -170,7 +170,8 @@ def sas_search(service: FhirService, principal: Principal, pairs: Sequence[tuple
     if answer.general:
         disclosed(principal, [*answer.stored, *included])
     else:  # Slots are no patient's data for this caller (checked above): their references are what is disclosed
-        current().disclose([f"Slot/{slot.id}" for slot in answer.slots], set())
+        first = [f"Slot/{slot.id}" for slot in answer.slots[:MAX_LISTED]]  # the ledger keeps no more
+        current().disclose(first, set(), count=len(answer.slots))
         disclosed(principal, included)
     body = sas_bundle(
         base=base,
