@@ -8,7 +8,7 @@ from what the previous round added, at most ``MAX_INCLUDE_DEPTH`` rounds).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from gateway.capacity.directory import Directory, Key
@@ -47,30 +47,52 @@ def _targets(resource: dict[str, Any], include: Include) -> list[Key]:
     return found
 
 
+TARGETS_MEMO_MAX = 50_000  # (resource, include) answers a directory keeps, beyond which they are recomputed
+
+
+def _kept_targets(
+    directory: Directory, memo_key: Hashable | None, resource: dict[str, Any], include: Include
+) -> list[Key]:
+    """``_targets``, kept by the directory for a resource that has a stable key (a directory resource, the shared
+    links of a Slot's prepared row): every SAS answer follows the same few hundred of them."""
+    if memo_key is None:
+        return _targets(resource, include)
+    key = ("targets", memo_key, include.source_type, include.param.name, include.target_type)
+    found: list[Key] | None = directory.memo.get(key)
+    if found is None:
+        found = _targets(resource, include)
+        kept = directory.memo.setdefault("targets-kept", [0])
+        if kept[0] < TARGETS_MEMO_MAX:
+            kept[0] += 1
+            directory.memo[key] = found
+    return found
+
+
 def directory_includes(
     directory: Directory,
-    matches: Sequence[tuple[str, dict[str, Any]]],
+    matches: Sequence[tuple[str, dict[str, Any], Hashable | None]],
     includes: Sequence[Include],
     visibility: Visibility,
 ) -> list[StoredResource]:
-    """What ``includes`` add to ``matches`` ((resource type, parsed JSON) pairs), in the engine's order."""
+    """What ``includes`` add to ``matches`` ((resource type, parsed JSON, a key naming that content for as long as
+    the directory lasts, or None) triples), in the engine's order."""
     if not includes or not matches:
         return []
     seen: set[Key] = set()
     included: list[StoredResource] = []
-    frontier: list[tuple[str, dict[str, Any]]] = list(matches)
+    frontier: list[tuple[str, dict[str, Any], Hashable | None]] = list(matches)
     for depth in range(MAX_INCLUDE_DEPTH):
         active = [i for i in includes if i.iterate or depth == 0]
         if not active or not frontier:
             break
         wanted: list[Key] = []
-        kinds = {kind for kind, _ in frontier}
+        kinds = {kind for kind, _, _ in frontier}
         for include in active:
             if include.source_type not in kinds:
                 continue
-            for kind, resource in frontier:
+            for kind, resource, memo_key in frontier:
                 if kind == include.source_type:
-                    wanted.extend(_targets(resource, include))
+                    wanted.extend(_kept_targets(directory, memo_key, resource, include))
         fresh: list[StoredResource] = []
         for key in dict.fromkeys(wanted):
             stored = directory.resources.get(key)
@@ -79,7 +101,7 @@ def directory_includes(
             seen.add(key)
             fresh.append(stored)
         included.extend(fresh)
-        frontier = [(s.resource_type, directory.parsed(s)) for s in fresh]
+        frontier = [(s.resource_type, directory.parsed(s), (s.resource_type, s.id)) for s in fresh]
     return included
 
 

@@ -8,7 +8,7 @@ All Slot matches come in one page (the aggregator bundle has one link, ``self``)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import tzinfo
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -61,7 +61,8 @@ class _Answer:
     def __init__(self, *, general: bool = False) -> None:
         self.general = general  # every Slot read as a resource (and disclosed with what it says of patients)
         self.slots: list[SlotMatch] = []
-        self.links: dict[str, Parsed] = {}  # links JSON text (or a Slot's own key) -> parsed
+        # a Slot's own key -> its parsed content; a prepared row's links JSON text -> None (parsed by _includes)
+        self.links: dict[str, Parsed | None] = {}
         self.stored: list[StoredResource] = []  # Slots rendered from their content
 
     def rendered(self, stored: StoredResource, base: str, zone: tzinfo) -> None:
@@ -102,8 +103,7 @@ def _prepared(
     for rid, res_id, start, end_at, sas, links in rows:
         if rid not in unprepared:
             slots.append(SlotMatch(res_id, with_times(sas, times(start), times(end_at))))
-            if links not in seen:
-                seen[links] = orjson.loads(links)
+            seen[links] = None
         elif rid in contents:  # (a row always has its resource in the same snapshot)
             answer.rendered(contents[rid], base, zone)
     return answer
@@ -144,7 +144,18 @@ def _general(
 def _includes(
     directory: Directory, answer: _Answer, includes: list[Include], principal: Principal
 ) -> list[StoredResource]:
-    frontier = [("Slot", parsed) for parsed in answer.links.values()]  # the same targets as every Slot's, once
+    # the same targets as every Slot's, once: a prepared row's links text names its content, so the directory keeps
+    # it parsed and its targets (gateway/capacity/includes.py)
+    frontier: list[tuple[str, Parsed, Hashable | None]] = []
+    for key, parsed in answer.links.items():
+        if parsed is None:
+            memo_key = ("links", key)
+            found = directory.memo.get(memo_key)
+            if found is None:
+                found = directory.memo.setdefault(memo_key, orjson.loads(key))
+            frontier.append(("Slot", found, memo_key))
+        else:
+            frontier.append(("Slot", parsed, None))
     return directory_includes(directory, frontier, includes, principal.visibility)
 
 
