@@ -43,10 +43,11 @@ class Settings(BaseSettings):
         "target) first (gateway/api/threads.py)",
     )
     sas_latency_target_ms: float = Field(
-        default=200,
+        default=250,
         gt=0,
         le=60_000,
-        description="Latency target of the SAS INT_R04 query (its contract allows 1 s), in the same order",
+        description="Latency target of the SAS INT_R04 query (its contract allows 1 s), in the same order: a SAS query "
+        "that waited the difference of the two targets goes before interactive requests that arrive later",
     )
     serving_process: bool = Field(
         default=False,
