@@ -11,8 +11,8 @@ Waiting requests are served **earliest deadline first**: each request's deadline
 target, ``CPTS_LATENCY_TARGET_MS`` (50) for interactive requests and ``CPTS_SAS_LATENCY_TARGET_MS`` (250) for the SAS
 INT_R04 query, whose contract allows a second and whose answer costs several times a coordinator's search. So a
 coordinator's search is not queued behind the SAS answers that arrived just before it, and a SAS answer that has
-waited 200 ms (the difference) goes before newer interactive requests: none is starved. Writes and long operations (ingest,
-indicators, conformance runs, history) keep starlette's pool and never hold these threads.
+waited 200 ms (the difference) goes before newer interactive requests: none is starved. Writes and long operations
+(ingest, indicators, conformance runs, history) keep starlette's pool and never hold these threads.
 """
 
 from __future__ import annotations
