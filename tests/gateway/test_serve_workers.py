@@ -124,11 +124,15 @@ def test_workers_share_their_loads_and_the_file_goes_with_serve(
     """Each worker takes a slot of the loads file its connections are balanced by (gateway/api/balance.py)."""
     base, server, _ = two_workers
     path = loads_path(server.pid)
-    for _ in range(10):  # requests on fresh connections: both workers publish a load
+    workers = set(_spawned_children(server.pid))
+    deadline = time.monotonic() + 60
+    pids: set[int] = set()
+    while pids != workers and time.monotonic() < deadline:  # a worker claims its slot once its start-up is done
         assert httpx.get(f"{base}/readyz").status_code == 200
-    data = path.read_bytes()
-    pids = {struct.unpack_from("<q", data, slot * 24)[0] for slot in range(64)} - {0}
-    assert pids == set(_spawned_children(server.pid))
+        data = path.read_bytes() if path.exists() else b""
+        pids = {struct.unpack_from("<q", data, slot * 24)[0] for slot in range(len(data) // 24)} - {0}
+        time.sleep(0.2)
+    assert pids == workers
     server.terminate()
     server.wait(timeout=30)
     assert not path.exists()
