@@ -62,7 +62,9 @@ def test_workers_see_each_others_load_and_forget_a_process_that_ended(peer: tupl
     mine = WorkerLoads.open(path)
     assert mine is not None
     process = start(6.0)
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while mine.others(time.monotonic()) != [6.0] and time.monotonic() < deadline:  # its first publication
+        time.sleep(0.05)
     now = time.monotonic()
     assert mine.others(now) == [6.0]
     assert mine.others(now + STALE_SECONDS + 1) == [0.0]  # silent but running: an idle worker
