@@ -73,6 +73,9 @@ def register(settings: Settings, name: str, role: str, tenant: str | None = None
     return Tokens(settings, name)
 
 
+START_TIMEOUT = 900  # seconds
+
+
 def _cpu_ticks(pid: int) -> int | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -126,16 +129,19 @@ def serving(url: str, keys_dir: Path, workers: int = 1, audit_url: str | None = 
     command = [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        # a first start may migrate the database or copy the store's audit chain to its own file (minutes)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
             if server.poll() is not None:
                 raise RuntimeError(f"the gateway stopped at start-up (exit {server.returncode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the gateway did not answer {base}/readyz within {START_TIMEOUT} s")
             try:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        settle(server.pid, deadline)
+        settle(server.pid, time.monotonic() + 60)
         yield base, settings
     finally:
         server.terminate()
