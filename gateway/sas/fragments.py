@@ -111,23 +111,22 @@ def sas_time(moment: datetime | str, zone: tzinfo) -> str:
     return instant.replace(tzinfo=UTC).astimezone(zone).isoformat(timespec="milliseconds")
 
 
-class SasTimes:
-    """:func:`sas_time` for one answer: its Slots share a few dozen distinct instants, looked up here first."""
+class SasTimes(dict[datetime | str, bytes]):
+    """:func:`sas_time` for one answer, as UTF-8 bytes: its Slots share a few dozen distinct instants, so most
+    lookups (``times[moment]``) find one already formatted."""
 
     def __init__(self, zone: tzinfo) -> None:
+        super().__init__()
         self.zone = zone
-        self._seen: dict[datetime | str, str] = {}
 
-    def __call__(self, moment: datetime | str) -> str:
-        found = self._seen.get(moment)
-        if found is None:
-            found = self._seen[moment] = sas_time(moment, self.zone)
+    def __missing__(self, moment: datetime | str) -> bytes:
+        found = self[moment] = sas_time(moment, self.zone).encode()
         return found
 
 
-def with_times(fragment: str, start: str, end: str) -> str:
-    """The prepared fragment completed with its ``start`` and ``end`` (as :func:`sas_time` writes them)."""
-    return f'{fragment[:-1]},"start":"{start}","end":"{end}"}}'
+def with_times(fragment: bytes, start: bytes, end: bytes) -> bytes:
+    """The prepared fragment (UTF-8) completed with its ``start`` and ``end`` (as :class:`SasTimes` gives them)."""
+    return b'%b,"start":"%b","end":"%b"}' % (fragment[:-1], start, end)
 
 
 __all__ = ["SasTimes", "link_elements", "sas_time", "slot_fragments", "with_meta", "with_times"]

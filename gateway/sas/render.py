@@ -158,10 +158,10 @@ def _included_entry(stored: StoredResource, base: str, zone: tzinfo, directory: 
 
 
 class SlotMatch(NamedTuple):
-    """A matching Slot of the answer: its id and its SAS rendering as JSON text (a tuple: hundreds per answer)."""
+    """A matching Slot of the answer: its id and its SAS rendering as UTF-8 JSON (a tuple: hundreds per answer)."""
 
     id: str
-    text: str
+    text: bytes
 
 
 def sas_bundle(
@@ -184,13 +184,14 @@ def sas_bundle(
         "total": len(slots),
         "link": [{"relation": "self", "url": self_link}],
     }
-    prefix = orjson.dumps(f"{base}/Slot/").decode()[:-1]  # the opening quote and the escaped text, no closing one
-    matches = [f'{{"fullUrl":{prefix}{slot.id}","resource":{slot.text},"search":{{"mode":"match"}}}}' for slot in slots]
-    encoded = [",".join(matches).encode()] if matches else []
-    encoded += (_included_entry(s, base, zone, directory) for s in included if s.resource_type in P.PROFILES)
-    if encoded:
-        head["entry"] = orjson.Fragment(b"[" + b",".join(encoded) + b"]")
-    return orjson.dumps(head)
+    prefix = orjson.dumps(f"{base}/Slot/")[:-1]  # the opening quote and the escaped text, no closing one
+    match = b'{"fullUrl":%b%b","resource":%b,"search":{"mode":"match"}}'
+    entries = [match % (prefix, slot.id.encode(), slot.text) for slot in slots]
+    entries += (_included_entry(s, base, zone, directory) for s in included if s.resource_type in P.PROFILES)
+    if not entries:
+        return orjson.dumps(head)
+    # the head's closing brace replaced by the entries: the answer (most of it the entries) is copied once
+    return b"".join((orjson.dumps(head)[:-1], b',"entry":[', b",".join(entries), b"]}"))
 
 
 __all__ = ["SlotMatch", "sas_bundle", "sas_instant", "sas_rendering", "sas_resource"]

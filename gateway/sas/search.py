@@ -29,6 +29,7 @@ from gateway.sas.render import SlotMatch, sas_bundle, sas_rendering
 from gateway.sas.request import check
 from gateway.storage.db import read_transaction
 from gateway.storage.store import RESOURCE, StoredResource
+from gateway.storage.text_bytes import utf8_bytes
 from security.access import disclosed
 from security.ledger import MAX_LISTED, current
 from security.principal import Principal
@@ -68,7 +69,7 @@ class _Answer:
     def rendered(self, stored: StoredResource, base: str, zone: tzinfo) -> None:
         parsed = stored.json()  # the rendering builds new dicts over it: it is left as it was, for the includes
         self.links[f"Slot/{stored.id}"] = parsed
-        text = orjson.dumps(sas_rendering(parsed, stored.content, base, zone, {})).decode()
+        text = orjson.dumps(sas_rendering(parsed, stored.content, base, zone, {}))
         self.slots.append(SlotMatch(stored.id, text))
         self.stored.append(stored)
 
@@ -82,10 +83,11 @@ def _prepared(
     plan = engine.plan(request, principal.visibility, conn)
     if plan.count_source is not SLOT or plan.key is not SLOT.c.low or plan.tiebreak is not SLOT.c.rid:
         return None
-    # The row's instants as stored (SQLite: ISO text, PostgreSQL: datetimes), and no ORDER BY: sorting a few hundred
-    # rows here costs far less than SQLite's sorter copying every fragment.
+    # The row's instants as stored (SQLite: ISO text, PostgreSQL: datetimes), the fragments as UTF-8 bytes (copied
+    # into the answer as they are), and no ORDER BY: sorting a few hundred rows here costs far less than SQLite's
+    # sorter copying every fragment.
     low, end = type_coerce(SLOT.c.low, NullType()), type_coerce(SLOT.c.end_at, NullType())
-    columns = (SLOT.c.rid, SLOT.c.res_id, low.label("low"), end.label("end_at"), SLOT.c.sas, SLOT.c.links)
+    columns = (SLOT.c.rid, SLOT.c.res_id, low.label("low"), end.label("end_at"), utf8_bytes(SLOT.c.sas), SLOT.c.links)
     query = select(*columns).where(*(plan.count_conditions or [])).limit(MAX_SLOTS + 1)
     result = conn.execute(query)
     try:  # the driver's rows as they come (plain tuples: no column is converted), a few hundred of them
@@ -102,7 +104,7 @@ def _prepared(
     times = SasTimes(zone)
     for rid, res_id, start, end_at, sas, links in rows:
         if rid not in unprepared:
-            slots.append(SlotMatch(res_id, with_times(sas, times(start), times(end_at))))
+            slots.append(SlotMatch(res_id, with_times(sas, times[start], times[end_at])))
             seen[links] = None
         elif rid in contents:  # (a row always has its resource in the same snapshot)
             answer.rendered(contents[rid], base, zone)

@@ -68,7 +68,8 @@ def test_times_are_added_in_the_zone_with_milliseconds_and_an_offset() -> None:
     sas, _ = slot_fragments(SLOT)
     assert sas is not None
     times = SasTimes(paris)
-    done = orjson.loads(with_times(sas, times("2030-03-11 07:00:00.000000"), times(datetime(2030, 3, 11, 7, 15))))
+    start, end = times["2030-03-11 07:00:00.000000"], times[datetime(2030, 3, 11, 7, 15)]
+    done = orjson.loads(with_times(sas.encode(), start, end))
     assert (done["start"], done["end"]) == ("2030-03-11T08:00:00.000+01:00", "2030-03-11T08:15:00.000+01:00")
     assert sas_time("2030-07-01 06:00:00.500000", paris) == "2030-07-01T08:00:00.500+02:00"
     assert sas_time(datetime(2030, 7, 1, 6, 0), ZoneInfo("UTC")) == "2030-07-01T06:00:00.000+00:00"
