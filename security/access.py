@@ -35,6 +35,25 @@ def disclosed(principal: Principal, resources: list[StoredResource]) -> None:
     current().disclose([r.reference for r in resources], patients)
 
 
+def disclosed_by_count(principal: Principal, slots: int, resources: list[StoredResource]) -> None:
+    """Note what an INT_R04 answer discloses: its ``slots`` matching Slots and its included ``resources``. Those that
+    are no patient's data for this principal (the whole answer, for the SAS) are recorded by type and number, not one
+    reference each: the query, the time and the version history identify them, and hundreds of references would make
+    each event about 60 kB. Patient data, if any, is listed as :func:`disclosed` does."""
+    if "Slot" in principal.role.patient_data:
+        raise ValueError("Slots are patient data for this role: list them with disclosed()")
+    ledger = current()
+    ledger.count("Slot", slots)
+    listed = []
+    for resource in resources:
+        if resource.resource_type == "Patient" or resource.resource_type in principal.role.patient_data:
+            listed.append(resource)
+        else:
+            ledger.count(resource.resource_type, 1)
+    if listed:
+        disclosed(principal, listed)
+
+
 def _tenant_refusal(principal: Principal, reference: str) -> Forbidden:
     return Forbidden(
         f"{reference} belongs to another centre: {principal.subject} ({principal.role.name}) may not access it",
@@ -188,4 +207,4 @@ class AccessPolicy:
         )
 
 
-__all__ = ["AccessPolicy", "disclosed"]
+__all__ = ["AccessPolicy", "disclosed", "disclosed_by_count"]

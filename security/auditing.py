@@ -42,6 +42,9 @@ def audit_record(scope: Scope, status: int, ledger: Ledger) -> AuditRecord:
     detail = ledger.detail
     if ledger.more:
         detail = f"{detail + '; ' if detail else ''}{ledger.more} more resources than the {MAX_LISTED} listed"
+    if ledger.counted:
+        counted = ", ".join(f"{kind} x{n}" for kind, n in sorted(ledger.counted.items()))
+        detail = f"{detail + '; ' if detail else ''}disclosed, counted (no patient data): {counted}"
     if ledger.denials:
         hidden = ", ".join(f"{reason} x{n}" for reason, n in sorted(ledger.denials.items()))
         detail = f"{detail + '; ' if detail else ''}withheld: {hidden}"

@@ -21,6 +21,9 @@ class Ledger:
     error: str | None = None  # the error code the request ended with (SEC-TENANT, CONSENT-OBJECTION, ...)
     detail: str | None = None
     more: int = 0  # resources beyond MAX_LISTED
+    # resources disclosed without being listed, by type: capacity and directory resources that are no patient's data
+    # for the caller, which the query, the time and the version history identify (an INT_R04 answer: hundreds of Slots)
+    counted: Counter[str] = field(default_factory=Counter)
 
     def note(self, action: str, resource_type: str | None) -> None:
         if self.action is None:  # the outermost interaction names the event (a transaction, not its entries)
@@ -32,6 +35,11 @@ class Ledger:
         self.resources.extend(references[: max(room, 0)])
         self.more += max((len(references) if count is None else count) - max(room, 0), 0)
         self.patients |= patients
+
+    def count(self, resource_type: str, count: int) -> None:
+        """``count`` resources of ``resource_type`` disclosed, recorded by number only."""
+        if count:
+            self.counted[resource_type] += count
 
     @property
     def decision(self) -> str | None:

@@ -30,8 +30,7 @@ from gateway.sas.request import check
 from gateway.storage.db import read_transaction
 from gateway.storage.store import RESOURCE, StoredResource
 from gateway.storage.text_bytes import utf8_bytes
-from security.access import disclosed
-from security.ledger import MAX_LISTED, current
+from security.access import disclosed, disclosed_by_count
 from security.principal import Principal
 from security.protect import open_content
 
@@ -182,10 +181,8 @@ def sas_search(service: FhirService, principal: Principal, pairs: Sequence[tuple
         included = service.access.include_keep(principal)(conn, included)
     if answer.general:
         disclosed(principal, [*answer.stored, *included])
-    else:  # Slots are no patient's data for this caller (checked above): their references are what is disclosed
-        first = [f"Slot/{slot.id}" for slot in answer.slots[:MAX_LISTED]]  # the ledger keeps no more
-        current().disclose(first, set(), count=len(answer.slots))
-        disclosed(principal, included)
+    else:  # Slots are no patient's data for this caller (checked above): the answer is recorded by counts
+        disclosed_by_count(principal, len(answer.slots), included)
     body = sas_bundle(
         base=base,
         self_link=self_link(base, request.echo),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
+from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import Engine
 
@@ -141,6 +144,27 @@ def test_sas_first_generation_include_set_is_served_and_rendered(territory: Terr
     assert response.status_code == 200, response.text
     kinds = {e["resource"]["resourceType"] for e in response.json().get("entry", [])}
     assert "HealthcareService" not in kinds and "Organization" not in kinds
+
+
+def test_sas_answer_is_audited_by_its_query_and_counts(
+    ids: Identities, territory: Territory, sas: httpx.Client
+) -> None:
+    """Slots and directory resources are no patient's data for the SAS: the event counts them by type and names none
+    (the query, the time and the version history identify them), so it stays small however many Slots match."""
+    low, high = window()
+    text = "%Y-%m-%dT%H:%M:%S.000"
+    response = sas.get(
+        "/fhir/Slot", params=tuple(int_r04(territory.practitioners, low.strftime(text), high.strftime(text)))
+    )
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    counts = Counter(entry["resource"]["resourceType"] for entry in bundle["entry"])
+    event = ids.audited(response.headers["x-request-id"])
+    described = event["outcomeDesc"]
+    assert f"Slot x{bundle['total']}" in described and f"Schedule x{counts['Schedule']}" in described
+    assert counts["Slot"] > 1 and "Slot/" not in orjson.dumps(event).decode()
+    queries = [e for e in event["entity"] if e.get("role", {}).get("code") == "24"]
+    assert len(queries) == 1 and territory.practitioners[0] in base64.b64decode(queries[0]["query"]).decode()
 
 
 def test_sas_no_slot_gives_an_empty_searchset(territory: Territory, sas: httpx.Client) -> None:
