@@ -147,6 +147,10 @@ def create_app(
             await notifier.stop()
         if rollups is not None:
             await rollups.stop()
+        threads = getattr(app.state, "request_threads", None)
+        if threads is not None:  # the reads and searches still running finish first
+            await run_in_threadpool(threads.shutdown)
+            app.state.request_threads = None
         engine.dispose()
 
     app = FastAPI(

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         description="Threads per process that run reads, searches and $capacity (gateway/api/threads.py); unset: 2 "
         "with SQLite, 4 with PostgreSQL. Writes and long operations use a pool of their own",
     )
+    sas_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Of the request threads, how many may run SAS INT_R04 answers at once (gateway/api/threads.py); "
+        "unset: half of them, at least 1. The others stay free for interactive requests",
+    )
     latency_target_ms: float = Field(
         default=50,
         gt=0,
@@ -43,11 +50,12 @@ class Settings(BaseSettings):
         "target) first (gateway/api/threads.py)",
     )
     sas_latency_target_ms: float = Field(
-        default=250,
+        default=150,
         gt=0,
         le=60_000,
         description="Latency target of the SAS INT_R04 query (its contract allows 1 s), in the same order: a SAS query "
-        "that waited the difference of the two targets goes before interactive requests that arrive later",
+        "that waited the difference of the two targets goes before interactive requests that arrive later, and one "
+        "that waited its whole target takes any free request thread, beyond CPTS_SAS_THREADS",
     )
     serving_process: bool = Field(
         default=False,
@@ -230,6 +238,13 @@ class Settings(BaseSettings):
         if self.request_threads is not None:
             return self.request_threads
         return 2 if self.is_sqlite else 4
+
+    @property
+    def sas_threads_per_process(self) -> int:
+        """``sas_threads`` (at most the request threads), or half the request threads, at least 1."""
+        if self.sas_threads is not None:
+            return min(self.sas_threads, self.threads_per_process)
+        return max(1, self.threads_per_process // 2)
 
 
 @lru_cache(maxsize=1)

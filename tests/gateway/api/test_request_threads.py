@@ -43,9 +43,10 @@ def test_searches_run_in_at_most_the_configured_threads(settings: Settings, clea
     app.state.service.search = overlap
     with serving(app, _free_port()) as base, ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: httpx.get(f"{base}/fhir/Slot?_count=1", timeout=30), range(8)))
+        assert app.state.request_threads.threads == threads
     assert [a.status_code for a in answers] == [200] * 8
     assert overlap.most == threads
-    assert app.state.request_threads.threads == threads
+    assert app.state.request_threads is None  # stopped with the application
 
 
 def test_request_threads_must_be_positive() -> None:
@@ -57,3 +58,10 @@ def test_unset_request_threads_depend_on_the_database() -> None:
     assert Settings(database_url="sqlite:///x.db").threads_per_process == 2
     assert Settings(database_url="postgresql+psycopg://u@h/d").threads_per_process == 4
     assert Settings(database_url="postgresql+psycopg://u@h/d", request_threads=2).threads_per_process == 2
+
+
+def test_sas_threads_default_to_half_the_request_threads() -> None:
+    assert Settings(database_url="sqlite:///x.db").sas_threads_per_process == 1
+    assert Settings(database_url="postgresql+psycopg://u@h/d").sas_threads_per_process == 2
+    assert Settings(database_url="sqlite:///x.db", request_threads=1).sas_threads_per_process == 1
+    assert Settings(database_url="sqlite:///x.db", sas_threads=5).sas_threads_per_process == 2  # never above them
