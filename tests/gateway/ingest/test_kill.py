@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from adapters.fhir.slot_types import SLOT_TYPE_SYSTEM as SLOT_TYPES
-from gateway.storage.db import make_engine
+from gateway.storage.db import make_engine, write_transaction
 
 TENANT = "350000014"
 SLOTS = 12_000
@@ -101,6 +101,22 @@ def start(url: str, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError("the gateway did not start")
 
 
+def children(pid: int) -> set[int]:
+    """The processes ``pid`` started (Linux ``/proc``)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # an unreaped zombie has ended
+
+
 def scalar(engine: Engine, sql: str) -> Any:
     with engine.connect() as conn:
         return conn.execute(text(sql)).scalar_one()
@@ -132,20 +148,31 @@ def test_sigkill_during_a_large_ingest_loses_and_duplicates_nothing(isolated_url
         acknowledged.append(big_job)
         sender = threading.Thread(target=keep_sending, daemon=True)
         sender.start()
+        # The kill lands while this test holds the lock the worker needs to commit its next batch, so the cursor it
+        # reads is the one the crash leaves, however fast the machine (polling over HTTP raced the worker).
+        engine = make_engine(isolated_url)
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            processed = httpx.get(f"{base}/ingest/jobs/{big_job}?limit=1", timeout=5).json()["processed"]
-            if processed >= 1000:
-                break
+        while True:
+            with write_transaction(engine) as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("LOCK TABLE ingest_job IN EXCLUSIVE MODE"))
+                cut = conn.execute(text(f"SELECT cursor FROM ingest_job WHERE id = '{big_job}'")).scalar_one()
+                if cut >= 1000 or time.monotonic() > deadline:
+                    preparing = children(server.pid)  # the process preparing the next batches (ingest/producer.py)
+                    server.send_signal(signal.SIGKILL)
+                    server.wait(timeout=10)
+                    break
             time.sleep(0.02)
-        server.send_signal(signal.SIGKILL)
-        server.wait(timeout=10)
         stop.set()
         sender.join(timeout=10)
 
-        engine = make_engine(isolated_url)
-        cut = scalar(engine, f"SELECT cursor FROM ingest_job WHERE id = '{big_job}'")
+        assert scalar(engine, f"SELECT cursor FROM ingest_job WHERE id = '{big_job}'") == cut
         assert 0 < cut < SLOTS + 1, "the kill must land in the middle of the ingest"
+        assert preparing, "the kill must land while the payload is being prepared"
+        ended = time.monotonic() + 10
+        while any(running(pid) for pid in preparing) and time.monotonic() < ended:
+            time.sleep(0.05)
+        assert not any(running(pid) for pid in preparing), "a producer outlived its killed server"
         engine.dispose()
 
         server = start(isolated_url, port)
