@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,6 +32,7 @@ from gateway.ingest.mllp import MllpIngest
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.worker import IngestWorker
 from gateway.mllp import MllpServer
+from gateway.parent import on_parent_exit
 from gateway.pathways.loader import publish_protocols, read_protocols
 from gateway.runtime import warm_and_freeze
 from gateway.settings import Settings, get_settings
@@ -135,6 +137,8 @@ def create_app(
         await run_in_threadpool(lambda: warm_and_freeze(engine, freeze=settings.serving_process, log=log.info))
         if settings.serving_process and settings.workers > 1:  # a worker of `serve --workers N`: its parent serves
             app.state.worker_loads = WorkerLoads.open(loads_path(os.getppid()))
+            # a parent killed outright: stop as on SIGTERM (answer what is in flight, hand back the ingest job)
+            on_parent_exit(lambda: os.kill(os.getpid(), signal.SIGTERM))
         log.info("ready", extra={"route": settings.database_url.split("://")[0]})
         yield
         if app.state.worker_loads is not None:

@@ -13,9 +13,7 @@ halves instead of their sum. Events, in order:
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.connection
 import os
-import threading
 import traceback
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ from zoneinfo import ZoneInfo
 from adapters.errors import AdapterError
 from gateway.ingest.prepare import Prepared, adapter_issue, prepare
 from gateway.ingest.records import ReadSummary, read_records
+from gateway.parent import on_parent_exit
 from mappings.catalog import ROOT, Catalog, default_catalog, load_catalog
 from mappings.registry import MapContext
 
@@ -106,26 +105,9 @@ def events(work: Work, catalog: Catalog) -> Iterator[Event]:
     yield ("facts", summary.facts, dict(unused))
 
 
-def _exit_with_parent() -> None:
-    """End this process as soon as the process that started it is gone.
-
-    A killed parent (SIGKILL, out of memory) runs no clean-up: without this, the producer would stay blocked on a full
-    queue for good, holding the payload in memory.
-    """
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)  # nothing of this process's work survives it: the job resumes from its cursor elsewhere
-
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
-
-
 def _produce(work: Work, queue: Any) -> None:
     """Worker process: prepare and send the events, then an end marker (or the crash it met)."""
-    _exit_with_parent()
+    on_parent_exit(lambda: os._exit(1))  # a killed server: the job resumes from its cursor after a restart
     try:
         root = Path(work.catalog_root)
         catalog = default_catalog() if root == ROOT else load_catalog(root)

@@ -59,6 +59,14 @@ def _spawned_children(pid: int) -> list[int]:
     return children
 
 
+def _running(pid: int) -> bool:
+    """Still running: an ended process another parent has not reaped yet (a zombie) does not count."""
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except FileNotFoundError:
+        return False
+
+
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     port = _free_port()
@@ -97,6 +105,20 @@ def test_two_workers_answer_authenticated_requests(two_workers: tuple[str, subpr
     assert statuses == {200}
     assert httpx.get(f"{base}/fhir/Slot", params={"_count": "1"}).status_code == 401
     assert len(_spawned_children(server.pid)) == 2  # no worker died on the way
+
+
+def test_workers_end_when_their_parent_is_killed(two_workers: tuple[str, subprocess.Popen[bytes], Path]) -> None:
+    base, server, _ = two_workers
+    workers = _spawned_children(server.pid)
+    assert len(workers) == 2
+    server.kill()  # SIGKILL: uvicorn's supervisor stops nothing on the way out
+    server.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers), "a worker outlived its killed parent"
+    with pytest.raises(httpx.TransportError):  # nothing answers on the port any more: a new server can bind it
+        httpx.get(f"{base}/readyz", timeout=2)
 
 
 def test_workers_refuse_an_mllp_listener(tmp_path: Path) -> None:
