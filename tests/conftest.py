@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -26,6 +27,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
+from security.ratelimit import RateLimiter
 from tests.security.identities import Identities
 
 # The shared material next to the repository (``../shared``): public corpora, FHIR IG packages.
@@ -58,6 +60,12 @@ TABLES = (  # audit_event and audit_head are append-only: never emptied (tests r
     "resource_version",
     "resource",
 )
+
+
+# No per-example deadline: one example stalled by a loaded CI machine would fail a property that holds. Slow
+# parsers are caught by the benchmarks under bench/, not here.
+hypothesis_settings.register_profile("gateway", deadline=None)
+hypothesis_settings.load_profile("gateway")
 
 
 def backend_url(tmp_dir: str) -> str:
@@ -199,20 +207,37 @@ def serve(settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def secure_server(secure_settings: Settings, engine: Engine) -> Iterator[str]:
+def secure_app(secure_settings: Settings, engine: Engine) -> Any:
+    return create_app(secure_settings, configure_logs=False)
+
+
+@pytest.fixture(scope="session")
+def secure_server(secure_app: Any, secure_settings: Settings) -> Iterator[str]:
     """The gateway on its own loopback port, issuer = its own base URL, no open access."""
-    yield from serve(secure_settings)
+    with serving(secure_app, secure_settings.port) as base:
+        yield base
 
 
 @pytest.fixture
-def anonymous(secure_server: str, clean_db: Engine) -> Iterator[httpx.Client]:
+def fresh_limits(secure_app: Any, secure_settings: Settings) -> RateLimiter:
+    """Full rate-limit buckets for this test's callers: the limiter is per process, and the session's server would
+    otherwise carry a client name's (or the loopback address's) spending from one test to the next."""
+    limiter = RateLimiter(secure_settings.rate_limit_per_minute, secure_settings.rate_limit_burst)
+    secure_app.state.rate_limiter = limiter
+    return limiter
+
+
+@pytest.fixture
+def anonymous(secure_server: str, clean_db: Engine, fresh_limits: RateLimiter) -> Iterator[httpx.Client]:
     """An HTTP client with no credentials on the secure server, with an empty database."""
     with httpx.Client(base_url=secure_server, timeout=30, headers={"Accept": "application/fhir+json"}) as http:
         yield http
 
 
 @pytest.fixture
-def ids(secure_server: str, clean_db: Engine, secure_settings: Settings) -> Iterator[Identities]:
+def ids(
+    secure_server: str, clean_db: Engine, secure_settings: Settings, fresh_limits: RateLimiter
+) -> Iterator[Identities]:
     """Real OAuth clients of the secure server (each with its own key and token), on an empty database."""
     identities = Identities(secure_server, clean_db, secure_settings)
     yield identities

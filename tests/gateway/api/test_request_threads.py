@@ -4,7 +4,6 @@ real HTTP: more concurrent requests wait for a thread instead of each taking one
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,18 +17,20 @@ from tests.conftest import _free_port, serving
 
 
 class Overlap:
-    """Wraps a service method: counts how many calls run at the same moment (each lingers a little)."""
+    """Wraps a service method: counts how many calls run at the same moment. Calls wait for each other in groups of
+    ``together`` (a barrier), so that the limit is reached on a machine of any speed, and never passed."""
 
-    def __init__(self, method: Any) -> None:
+    def __init__(self, method: Any, together: int) -> None:
         self.method, self.running, self.most = method, 0, 0
         self.lock = threading.Lock()
+        self.barrier = threading.Barrier(together, timeout=30)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with self.lock:
             self.running += 1
             self.most = max(self.most, self.running)
         try:
-            time.sleep(0.05)  # long enough for the other requests to arrive meanwhile
+            self.barrier.wait()
             return self.method(*args, **kwargs)
         finally:
             with self.lock:
@@ -39,12 +40,13 @@ class Overlap:
 @pytest.mark.parametrize("threads", [1, 3])
 def test_searches_run_in_at_most_the_configured_threads(settings: Settings, clean_db: Engine, threads: int) -> None:
     app = create_app(settings.model_copy(update={"request_threads": threads}), configure_logs=False)
-    overlap = Overlap(app.state.service.search)
+    overlap = Overlap(app.state.service.search, threads)
     app.state.service.search = overlap
-    with serving(app, _free_port()) as base, ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda _: httpx.get(f"{base}/fhir/Slot?_count=1", timeout=30), range(8)))
+    requests = 3 * threads + 3  # a whole number of groups, more requests than threads
+    with serving(app, _free_port()) as base, ThreadPoolExecutor(requests) as pool:
+        answers = list(pool.map(lambda _: httpx.get(f"{base}/fhir/Slot?_count=1", timeout=60), range(requests)))
         assert app.state.request_threads.threads == threads
-    assert [a.status_code for a in answers] == [200] * 8
+    assert [a.status_code for a in answers] == [200] * requests
     assert overlap.most == threads
     assert app.state.request_threads is None  # stopped with the application
 
