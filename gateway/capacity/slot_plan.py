@@ -26,6 +26,7 @@ from gateway.errors import InvalidRequest
 from gateway.fhir.query import Filter, SearchRequest
 from gateway.fhir.searchparams import SearchParam
 from gateway.storage.indexer import normalise
+from gateway.storage.one_of import one_of
 from gateway.storage.references import parse_reference
 from gateway.storage.search_sql import Scope, date_condition, filter_condition, sort_expression
 from gateway.storage.slot_rows import CODED_PARAMS, SLOT_TYPE_SYSTEM, codes_needle, kind_condition
@@ -271,7 +272,7 @@ class SlotPlan:
 
 
 def slot_plan(
-    request: SearchRequest, visibility: Any, zone: tzinfo, directory: Directory, scope: Scope | None
+    request: SearchRequest, visibility: Any, zone: tzinfo, directory: Directory, scope: Scope | None, dialect: str
 ) -> SlotPlan:
     conditions: list[ColumnElement[bool]] = []
     resource_conditions: list[ColumnElement[bool]] = []
@@ -307,7 +308,7 @@ def slot_plan(
             condition = filter_condition(f, zone, driver=False, owner=SLOT.c.rid, scope=scope)
             (resource_conditions if f.special is not None else conditions).append(condition)  # _id, _lastUpdated
     if schedules is not None:
-        conditions.append(SLOT.c.schedule_id.in_(sorted(schedules)) if schedules else false())
+        conditions.append(one_of(SLOT.c.schedule_id, schedules, dialect) if schedules else false())
     visible = visibility.condition(SLOT)  # search_slot rows carry their Slot's tenant
     if visible is not None:
         conditions.append(visible)

@@ -117,7 +117,7 @@ class SearchEngine:
         drives (an IN), and the others are checked per candidate row (a correlated EXISTS)."""
         if request.resource_type == "Slot" and conn is not None:
             directory = DIRECTORY.current(conn)
-            slots = slot_plan(request, visibility, self.zone, directory, visibility.condition)
+            slots = slot_plan(request, visibility, self.zone, directory, visibility.condition, conn.dialect.name)
             return _QueryPlan(
                 slots.source, slots.all_conditions, slots.key, slots.descending, slots.tiebreak,
                 slots.count_source, slots.count_conditions,

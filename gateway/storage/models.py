@@ -155,7 +155,8 @@ class SlotIndexRow(SQLModel, table=True):
         Index("ix_slot_status", "status", "low", "rid", "kinds", "schedule_id", "tenant"),
         Index("ix_slot_owner", "rid"),
         # Non-scheduled-care slots (about a tenth of all): what coordinators ask for, without reading the others;
-        # with their coded tokens, so that a specialty or service-type filter is answered from the index alone.
+        # with their coded tokens, so that a specialty or service-type filter is answered from the index alone, and
+        # their end bound, which a date search reads for a Slot already running at the window's start.
         Index(
             "ix_slot_snp",
             "status",
@@ -165,6 +166,7 @@ class SlotIndexRow(SQLModel, table=True):
             "schedule_id",
             "kinds",
             "codes",
+            "high",
             sqlite_where=text(SNP_ROWS),
             postgresql_where=text(SNP_ROWS),
         ),
