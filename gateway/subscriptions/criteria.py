@@ -8,18 +8,23 @@
   ``Name: value`` line. Errors: 422 at the element.
 * ``status``: ``requested`` is accepted as ``active`` (the gateway needs no handshake); ``off`` and ``error`` stop
   notifications.
+* ``end``: the instant the gateway turns the Subscription ``off``. No write after it is notified, a notification
+  still queued is cancelled, and the delivery worker writes the ``off`` version (gateway/subscriptions/outbox.py).
+  A Subscription written with an ``end`` already past is stored ``off``. Errors: 422 at ``Subscription.end``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import Connection
 
 from gateway.errors import InvalidRequest, Issue, ValidationFailed
+from gateway.fhir.dates import utc_now
 from gateway.fhir.query import SearchRequest, parse_search
 from gateway.fhir.resources import SUPPORTED
 from gateway.fhir.search import SearchEngine, Visibility
@@ -42,6 +47,7 @@ class SubscriptionSpec:
     endpoint: str
     payload: str | None
     headers: tuple[str, ...]
+    end: datetime | None = None  # UTC, naive (as the subscription table stores instants)
 
 
 def _criteria_error(message: str) -> InvalidRequest:
@@ -122,8 +128,28 @@ def _check_channel(channel: dict[str, Any]) -> tuple[str, str | None, tuple[str,
     return str(endpoint), FHIR_JSON if payload is not None else None, tuple(headers)
 
 
+def _end(resource: dict[str, Any]) -> datetime | None:
+    """``Subscription.end`` in UTC (naive), or None; an instant needs a date, a time and a zone."""
+    raw = resource.get("end")
+    if raw is None:
+        return None
+    moment = None
+    if isinstance(raw, str) and "T" in raw:
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            moment = None
+    if moment is None or moment.tzinfo is None:
+        raise _unprocessable(
+            f"end {raw!r} is not an instant such as 2026-12-31T23:59:59+01:00", "Subscription.end",
+            "API-SUBSCRIPTION-END",
+        )  # fmt: skip
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
 def check_subscription(resource: dict[str, Any]) -> tuple[dict[str, Any], SubscriptionSpec]:
-    """The Subscription as stored (``requested`` becomes ``active``) and what the gateway reads of it."""
+    """The Subscription as stored (``requested`` becomes ``active``; ``off`` once its ``end`` has passed) and what
+    the gateway reads of it."""
     criteria = resource.get("criteria")
     if not isinstance(criteria, str) or not criteria.strip():
         raise _criteria_error("a Subscription needs criteria such as Task?status=requested")
@@ -131,11 +157,15 @@ def check_subscription(resource: dict[str, Any]) -> tuple[dict[str, Any], Subscr
     criteria_request(resource_type, pairs)
     channel = resource.get("channel")
     endpoint, payload, headers = _check_channel(channel if isinstance(channel, dict) else {})
+    end = _end(resource)
     status = str(resource.get("status"))
     if status == "requested":
         status = "active"
+    if status == "active" and end is not None and end <= utc_now().replace(tzinfo=None):
+        status = "off"
+    if status != resource.get("status"):
         resource = {**resource, "status": status}
-    spec = SubscriptionSpec(resource_type, criteria.strip(), pairs, status, endpoint, payload, headers)
+    spec = SubscriptionSpec(resource_type, criteria.strip(), pairs, status, endpoint, payload, headers, end)
     return resource, spec
 
 

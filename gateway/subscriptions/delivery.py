@@ -51,7 +51,9 @@ class Deliverer:
         return True
 
     def run_due(self, owner: str, limit: int = 1000) -> int:
-        """Send the notifications due now (at most ``limit``); the number sent."""
+        """Turn off the Subscriptions that ended, then send the notifications due now (at most ``limit``); the
+        number sent."""
+        self.outbox.expire()
         sent = 0
         while sent < limit and self.run_next(owner):
             sent += 1

@@ -14,9 +14,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from gateway.errors import InvalidRequest
+from gateway.fhir.dates import utc_now
 from gateway.fhir.search import SearchEngine
 from gateway.settings import Settings
 from gateway.storage.store import ResourceStore, StoredResource
@@ -40,9 +41,12 @@ class SubscriptionMatcher:
                 versions.setdefault(stored.resource_type, {})[stored.id] = stored.version_id
         if not versions:
             return
+        ended = SUBSCRIPTIONS.c.end_at <= utc_now().replace(tzinfo=None)  # not yet turned off by the worker
         active = conn.execute(
             select(SUBSCRIPTIONS).where(
-                SUBSCRIPTIONS.c.criteria_type.in_(sorted(versions)), SUBSCRIPTIONS.c.status == "active"
+                SUBSCRIPTIONS.c.criteria_type.in_(sorted(versions)),
+                SUBSCRIPTIONS.c.status == "active",
+                or_(SUBSCRIPTIONS.c.end_at.is_(None), ~ended),
             )
         ).all()
         for subscription in active:

@@ -38,6 +38,7 @@ class SubscriptionRow(SQLModel, table=True):
     failures: int = 0  # consecutive failed attempts, over all its deliveries
     error: str | None = Field(default=None, sa_column=Column(Text))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
+    end_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=False)))  # Subscription.end, UTC
 
 
 class SubscriptionDeliveryRow(SQLModel, table=True):

@@ -3,7 +3,8 @@
 ``claim`` takes one due delivery with a lease (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the
 write transaction is ``BEGIN IMMEDIATE``, so claims are serialised), so N workers never send one notification
 twice while its lease runs. ``finish`` records the attempt, then either closes the delivery or schedules the next
-try with exponential back-off; too many consecutive failures put the Subscription in status ``error``.
+try with exponential back-off; too many consecutive failures put the Subscription in status ``error``. ``expire``
+turns ``off`` the Subscriptions whose ``end`` has passed (a delivery claimed after it is cancelled).
 """
 
 from __future__ import annotations
@@ -96,8 +97,10 @@ class Outbox:
                 subscription = conn.execute(
                     select(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.id == delivery.subscription_id)
                 ).first()
-                if subscription is None or subscription.status != "active":
-                    why = f"the Subscription is {subscription.status if subscription is not None else 'unknown'}"
+                why = _stopped(subscription, stamp)
+                if why is not None:
+                    if subscription is not None and subscription.status == "active":  # ended, not yet turned off
+                        self._set_status(conn, delivery.subscription_id, "off")
                     conn.execute(
                         update(DELIVERIES)
                         .where(DELIVERIES.c.id == delivery.id)
@@ -161,18 +164,44 @@ class Outbox:
             limit = self.settings.subscription_error_after
             if current is not None and current.status == "active" and current.failures >= limit:
                 text = f"{current.failures} consecutive failed notifications; the last: {problem}"
-                self._put_in_error(conn, delivery.subscription_id, text)
+                self._set_status(conn, delivery.subscription_id, "error", text)
 
-    def _put_in_error(self, conn: Connection, subscription_id: str, text: str) -> None:
-        """Status ``error`` with its reason, on the row and on the Subscription resource (a new version)."""
+    def expire(self) -> int:
+        """Turn ``off`` every active Subscription whose ``end`` has passed; how many."""
+        stamp = now()
+        with write_transaction(self.engine) as conn:
+            ended = conn.execute(
+                select(SUBSCRIPTIONS.c.id).where(SUBSCRIPTIONS.c.status == "active", SUBSCRIPTIONS.c.end_at <= stamp)
+            ).scalars()
+            ids = list(ended)
+            for subscription_id in ids:
+                self._set_status(conn, subscription_id, "off")
+        return len(ids)
+
+    def _set_status(self, conn: Connection, subscription_id: str, status: str, error: str | None = None) -> None:
+        """``off`` or ``error`` (with its reason), on the row and on the Subscription resource (a new version)."""
         conn.execute(
-            update(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.id == subscription_id).values(status="error", error=text)
+            update(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.id == subscription_id).values(status=status, error=error)
         )
         stored = self.store.read(conn, SUBSCRIPTION, subscription_id)
         if stored is None or stored.deleted:
             return
-        resource = {**stored.json(), "status": "error", "error": text}
+        resource = {**stored.json(), "status": status}
+        if error is not None:
+            resource["error"] = error
         self.store.write(conn, [WriteItem(SUBSCRIPTION, subscription_id, resource, tenant=stored.tenant)])
+
+
+def _stopped(subscription: Any, stamp: datetime) -> str | None:
+    """Why a delivery of this Subscription is no longer sent, or None while it is active and has not ended."""
+    if subscription is None:
+        return "the Subscription is unknown"
+    end: datetime | None = subscription.end_at
+    if end is not None and end <= stamp:
+        return f"the Subscription ended at {end.isoformat()}Z"
+    if subscription.status != "active":
+        return f"the Subscription is {subscription.status}"
+    return None
 
 
 __all__ = ["ATTEMPTS", "DELIVERIES", "AttemptResult", "Claimed", "Outbox", "backoff", "enqueue", "now"]

@@ -56,6 +56,7 @@ def after_write(
                 failures=0,
                 error=None,
                 updated_at=utc_now().replace(tzinfo=None),
+                end_at=spec.end,
                 **subscriber_values(principal),
             )
         )

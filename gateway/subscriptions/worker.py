@@ -34,6 +34,7 @@ class SubscriptionWorker:
         self.deliverer.close()
 
     def _drain(self) -> int:
+        self.deliverer.outbox.expire()
         sent = 0
         while not self.stopping.is_set() and self.deliverer.run_next(self.owner):
             sent += 1
