@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, Table, and_, insert, or_, select, upd
 
 from gateway.fhir.dates import utc_now
 from gateway.settings import Settings
-from gateway.storage.db import write_transaction
+from gateway.storage.db import read_transaction, write_transaction
 from gateway.storage.store import ResourceStore, WriteItem
 from gateway.subscriptions.models import SubscriptionAttemptRow, SubscriptionDeliveryRow
 from gateway.subscriptions.registry import SUBSCRIPTIONS
@@ -167,13 +167,18 @@ class Outbox:
                 self._set_status(conn, delivery.subscription_id, "error", text)
 
     def expire(self) -> int:
-        """Turn ``off`` every active Subscription whose ``end`` has passed; how many."""
+        """Turn ``off`` every active Subscription whose ``end`` has passed; how many. (Run at every poll: it takes
+        the write lock only when one has ended.)"""
         stamp = now()
-        with write_transaction(self.engine) as conn:
-            ended = conn.execute(
-                select(SUBSCRIPTIONS.c.id).where(SUBSCRIPTIONS.c.status == "active", SUBSCRIPTIONS.c.end_at <= stamp)
-            ).scalars()
-            ids = list(ended)
+        ended = (SUBSCRIPTIONS.c.status == "active", SUBSCRIPTIONS.c.end_at <= stamp)
+        with read_transaction(self.engine) as conn:
+            if not conn.execute(select(SUBSCRIPTIONS.c.id).where(*ended).limit(1)).first():
+                return 0
+        with write_transaction(self.engine) as conn:  # found again under the lock: another worker may be first
+            query = select(SUBSCRIPTIONS.c.id).where(*ended)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(conn.execute(query).scalars())
             for subscription_id in ids:
                 self._set_status(conn, subscription_id, "off")
         return len(ids)
