@@ -18,7 +18,7 @@ def build_authenticator(settings: Settings, engine: Engine) -> Authenticator:
     verifiers.append(gateway_verifier(settings, engine))  # the tokens of this gateway's own /oauth/token
     verifiers.append(ExternalVerifier.from_settings(settings))  # CPTS_EXTERNAL_ISSUERS (OIDC: PSC, Keycloak)
     certificates: CertificateAdmission | None = CertificateAllowList.from_settings(settings)  # mTLS: sas-consumer
-    sessions = DashboardSessions(settings, signing_keys(settings))  # the dashboard's cookie (reading only)
+    sessions = DashboardSessions(settings, signing_keys(settings), engine)  # the dashboard's cookie (reading only)
     return Authenticator(settings, verifiers, certificates, sessions)
 
 

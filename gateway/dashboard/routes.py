@@ -50,7 +50,8 @@ def _sessions(request: Request) -> DashboardSessions:
     sessions: DashboardSessions | None = getattr(request.app.state, "dashboard_sessions", None)
     if sessions is None:
         settings = _settings(request)
-        sessions = request.app.state.dashboard_sessions = DashboardSessions(settings, signing_keys(settings))
+        sessions = DashboardSessions(settings, signing_keys(settings), request.app.state.engine)
+        request.app.state.dashboard_sessions = sessions
     return sessions
 
 
@@ -193,8 +194,16 @@ async def oidc_callback(
 
 
 @router.post("/dashboard/api/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    """Close the session on the server (every process refuses the cookie from now on), then in the browser."""
     current().note("logout", None)
+    token = request.cookies.get(COOKIE)
+    if token:
+        try:
+            closed = await run_in_threadpool(_sessions(request).close, token)
+            current().detail = f"dashboard session of {closed.subject} closed"
+        except Unauthenticated:
+            current().detail = "no open dashboard session to close (expired, closed or not ours)"
     response = RedirectResponse("/dashboard", 303)
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, Table, delete
+from sqlalchemy import Engine, Table, delete, select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.storage.db import write_transaction
+from gateway.storage.db import read_transaction, write_transaction
 from security.models import SpentAssertionRow
 
 _TABLE: Table = SpentAssertionRow.__table__  # type: ignore[attr-defined]
@@ -38,6 +38,12 @@ class SpentAssertions:
         except IntegrityError:
             return False
         return True
+
+    def spent(self, client: str, jti: str) -> bool:
+        """Whether the jti was recorded (and not yet pruned: its token has not expired)."""
+        query = select(_TABLE.c.jti).where(_TABLE.c.client == client, _TABLE.c.jti == jti)
+        with read_transaction(self.engine) as conn:
+            return conn.execute(query).first() is not None
 
     def _prune(self) -> None:
         now = time.monotonic()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from gateway.app import create_app
 from gateway.errors import Unauthenticated
@@ -97,8 +98,28 @@ def test_dashboard_tampered_or_misplaced_tokens_are_refused(ids: Identities, ses
     assert _get(ids.base, "/fhir/Slot/$capacity", session_cookie, Authorization="Bearer x.y.z").status_code == 401
 
 
-def test_dashboard_sessions_only_for_coordinators_and_they_expire(secure_settings: Settings) -> None:
-    sessions = DashboardSessions(secure_settings, signing_keys(secure_settings))
+def test_logging_out_closes_the_session_on_the_server(ids: Identities, session_cookie: str) -> None:
+    other_response, other = _login(ids.base)  # a second session of the same person stays open
+    assert _get(ids.base, "/fhir/Slot/$capacity", session_cookie).status_code == 200
+    out = httpx.post(
+        f"{ids.base}/dashboard/api/logout",
+        headers={"Cookie": f"{COOKIE}={session_cookie}", "X-Request-ID": "dash-logout-1"},
+        timeout=30,
+    )
+    assert out.status_code == 303 and out.headers["location"] == "/dashboard"
+    assert f"{COOKIE}=" in out.headers["set-cookie"] and "max-age=0" in out.headers["set-cookie"].lower()
+    replayed = _get(ids.base, "/fhir/Slot/$capacity", session_cookie)  # a copy of the cookie kept after logging out
+    assert replayed.status_code == 401 and "closed by logging out" in replayed.text
+    who = httpx.get(f"{ids.base}/dashboard/api/session", headers={"Cookie": f"{COOKIE}={session_cookie}"}).json()
+    assert who["authenticated"] is False and "closed by logging out" in who["reason"]
+    assert "dashboard session of coordination-demo closed" in str(ids.audited("dash-logout-1"))
+    assert other_response.status_code == 303 and _get(ids.base, "/fhir/Slot/$capacity", other).status_code == 200
+    again = httpx.post(f"{ids.base}/dashboard/api/logout", headers={"Cookie": f"{COOKIE}={session_cookie}"})
+    assert again.status_code == 303  # closing a closed session is not an error
+
+
+def test_dashboard_sessions_only_for_coordinators_and_they_expire(secure_settings: Settings, clean_db: Engine) -> None:
+    sessions = DashboardSessions(secure_settings, signing_keys(secure_settings), clean_db)
     practitioner = Principal(subject="8199", role=role_named("practitioner"))
     with pytest.raises(SessionRefused, match="coordinators"):
         sessions.issue(practitioner, "https://idp.example")
@@ -108,7 +129,7 @@ def test_dashboard_sessions_only_for_coordinators_and_they_expire(secure_setting
         sessions.read(old)
     fresh, session = sessions.issue(coordinator, DEVELOPMENT)
     assert sessions.read(fresh) == session
-    production = DashboardSessions(secure_settings.model_copy(update={"env": "production"}), sessions.keys)
+    production = DashboardSessions(secure_settings.model_copy(update={"env": "production"}), sessions.keys, clean_db)
     with pytest.raises(Unauthenticated, match="production"):
         production.read(fresh)  # a development login's session is worthless in production
 
