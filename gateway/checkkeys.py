@@ -20,7 +20,7 @@ def luhn_sum(digits: str) -> int:
 
 def luhn_is_valid(number: str) -> bool:
     """Whether ``number`` (digits, key last) passes the Luhn check."""
-    return bool(number) and number.isdigit() and luhn_sum(number) % 10 == 0
+    return bool(number) and number.isascii() and number.isdigit() and luhn_sum(number) % 10 == 0
 
 
 def luhn_key(payload: str) -> str:

@@ -88,7 +88,7 @@ def _integer(values: dict[str, str], name: str, default: int, low: int, high: in
     raw = values.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise _bad(f"{name} must be a whole number from {low} to {high}", name)
     return int(raw)
 

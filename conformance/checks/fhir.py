@@ -37,7 +37,7 @@ def finess_problem(value: str) -> str | None:
     """Why ``value`` is not a FINESS number (None: it is one)."""
     if not _FINESS.match(value):
         return f"{value!r} is not a FINESS number (9 characters: the département, 2A/2B in Corsica, then 7 digits)"
-    if value.isdigit() and not luhn_is_valid(value):
+    if value.isascii() and value.isdigit() and not luhn_is_valid(value):
         return f"{value!r} has a wrong FINESS check key (last digit, Luhn)"
     return None
 
@@ -58,7 +58,7 @@ def idnst_problem(value: str) -> str | None:
     if value.startswith("1"):
         problem = finess_problem(value[1:])
         return None if problem is None else f"idNat_Struct {value!r}: {problem}"
-    if value[:1] in ("3", "4") and value[1:].isdigit():
+    if value[:1] in ("3", "4") and value[1:].isascii() and value[1:].isdigit():
         return None  # SIRET, RPPS rang: not FINESS-based
     return f"{value!r} is not an idNat_Struct (1 + FINESS, 3 + SIRET or 4 + RPPS rang)"
 

@@ -31,7 +31,7 @@ class BodyLimitMiddleware:
         path = scope.get("path", "")
         max_bytes = next((limit for prefix, limit in self.larger.items() if path.startswith(prefix)), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
             await self._refuse(send, max_bytes)
             return
         received = 0

@@ -13,7 +13,7 @@ from gateway.checkkeys import luhn_is_valid, luhn_key, luhn_sum
 
 def finess(department: str, serial: int) -> str:
     """A 9-character FINESS number: département (2 digits), ``99``, a 4-digit serial and the Luhn key."""
-    if len(department) != 2 or not department.isdigit():
+    if len(department) != 2 or not (department.isascii() and department.isdigit()):
         raise ValueError(f"département must be two digits (Corsica is not supported here): {department!r}")
     if not 0 <= serial <= 9999:
         raise ValueError(f"FINESS serial out of range: {serial}")
@@ -54,7 +54,7 @@ def nir(sex: str, birth_date: date, birth_insee: str, order: int) -> str:
 def nir_key(nir_number: str) -> str:
     """The 2-digit NIR key: 97 - (NIR mod 97), Corsica's 2A/2B counted as 19/18."""
     numeric = nir_number.upper().replace("2A", "19").replace("2B", "18")
-    if len(numeric) != 13 or not numeric.isdigit():
+    if len(numeric) != 13 or not (numeric.isascii() and numeric.isdigit()):
         raise ValueError(f"a NIR has 13 characters: {nir_number!r}")
     return f"{97 - int(numeric) % 97:02d}"
 
@@ -66,7 +66,7 @@ def ins(nir_number: str) -> str:
 
 def ins_is_valid(value: str) -> bool:
     """Whether a 15-character INS-NIR carries the right key."""
-    if len(value) != 15 or not value[13:].isdigit():
+    if len(value) != 15 or not (value[13:].isascii() and value[13:].isdigit()):
         return False
     try:
         return nir_key(value[:13]) == value[13:]

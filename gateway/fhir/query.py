@@ -220,7 +220,7 @@ def parse_search(
         if name.startswith("_include") or name.startswith("_revinclude"):
             request.includes.append(_parse_include(resource_type, name, raw))
         elif name == "_count":
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit()):
                 raise _bad(f"_count must be a non-negative integer, not {raw!r}", name)
             request.count = min(int(raw), max_count)
         elif name == "_sort":

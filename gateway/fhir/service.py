@@ -55,7 +55,7 @@ def parse_etag(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise InvalidRequest(f'If-Match {value!r} is not a version ETag such as W/"3"', expression="If-Match")
     return int(text)
 
@@ -133,7 +133,7 @@ class FhirService:
         check_type(resource_type)
         current().note("vread", resource_type)
         principal.require("read", resource_type)
-        if not vid.isdigit():
+        if not (vid.isascii() and vid.isdigit()):
             raise NotFound(f"version '{vid}' of {resource_type}/{resource_id} is not known", expression=resource_type)
         label = f"{resource_type}/{resource_id}/_history/{vid}"
         with read_transaction(self.engine) as conn:
@@ -158,7 +158,7 @@ class FhirService:
         self._check_history(principal, resource_type, resource_id)
         params = dict(pairs)
         raw_count = params.get("_count", str(self.settings.default_page_size))
-        if not raw_count.isdigit() or int(raw_count) < 1:
+        if not (raw_count.isascii() and raw_count.isdigit()) or int(raw_count) < 1:
             raise InvalidRequest(f"_count must be a positive integer, not {raw_count!r}", expression="parameter:_count")
         count = min(int(raw_count), self.settings.max_page_size)
         since = self._instant_param(params, "_since")

@@ -68,7 +68,7 @@ def _practitioner(practitioner: Resource) -> None:
 
 
 def _phone(value: str) -> str:
-    return "".join(c for c in value if c.isdigit() or c == "+")
+    return "".join(c for c in value if "0" <= c <= "9" or c == "+")
 
 
 def _practitioner_role(role: Resource, locations: dict[str, Resource]) -> None:

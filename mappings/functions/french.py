@@ -80,7 +80,7 @@ def finess(value: Any, _ctx: MapContext) -> str | None:
     number = text.replace(" ", "").upper()
     if not _FINESS.fullmatch(number):
         raise MappingProblem(f"'{text}' is not a FINESS number: expected 9 characters, the département then 7 digits")
-    if number.isdigit() and not luhn_is_valid(number):
+    if number.isascii() and number.isdigit() and not luhn_is_valid(number):
         raise MappingProblem(f"'{text}' is not a FINESS number: its check key (last digit) is wrong")
     return number
 
@@ -134,7 +134,7 @@ def _numbered(value: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
     for key, raw in value.items():
         if key.startswith(prefix):
             number, _, part = key[len(prefix) :].partition("_")
-            if number.isdigit():
+            if number.isascii() and number.isdigit():
                 groups.setdefault(number, {})[part or "value"] = raw
     return groups
 

@@ -117,7 +117,7 @@ def _numbered(value: dict[str, Any], name: str) -> list[dict[str, Any]]:
     prefix = f"{name}_"
     for key in value:
         n = key[len(prefix) :]
-        if key.startswith(prefix) and n.isdigit():
+        if key.startswith(prefix) and n.isascii() and n.isdigit():
             group = {"start": value[key], "duration": value.get(f"duration_{n}"), "units": value.get(f"units_{n}")}
             found.append((int(n), group))
     return [group for _n, group in sorted(found, key=lambda item: item[0])]

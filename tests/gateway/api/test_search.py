@@ -621,3 +621,12 @@ def test_searchset_shape(directory: httpx.Client) -> None:
     assert bundle["entry"][0]["search"] == {"mode": "match"}
     assert bundle["entry"][0]["fullUrl"] == f"{fhir_base(directory)}/Slot/slot-1"
     assert bundle["entry"][0]["resource"] == directory.get("/fhir/Slot/slot-1").json()
+
+
+def test_digits_that_are_not_ascii_are_refused_not_crashed_on(client: httpx.Client) -> None:
+    """``str.isdigit`` admits "²" and "٣", which ``int`` refuses: each is a 4xx naming the parameter, never a 500."""
+    for value in ("²", "٣", "1²"):
+        response = client.get("/fhir/Slot", params={"_count": value})
+        assert response.status_code == 400, value
+        assert response.json()["issue"][0]["expression"] == ["parameter:_count"], value
+    assert client.get("/fhir/Slot/x/_history/²").status_code == 404

@@ -90,6 +90,8 @@ def test_bad_parameters_are_400_naming_the_parameter(client: httpx.Client) -> No
         ({"who": "x"}, "who"),
         ({"_count": "0"}, "_count"),
         ({"_count": "many"}, "_count"),
+        ({"_count": "²"}, "_count"),  # a digit to str.isdigit, not to int()
+        ({"_cursor": "٣"}, "_cursor"),
         ({"since": "yesterday"}, "since"),
         ({"outcome": "3"}, "outcome"),
         ({"patient": "Patient/a b"}, "patient"),
